@@ -1,0 +1,1 @@
+"""zerogo agents: algorithms, each a pure program over envs."""

@@ -1,0 +1,294 @@
+"""AlphaZero: self-play with mctx, search-policy and game-result targets.
+
+One iteration is one compiled program, run once per device under
+`shard_map` (Anakin style): every device plays `unroll_length` moves in each
+of its game slots, stores the positions in its replay ring, then takes
+`sgd_steps_per_iteration` SGD steps whose gradients are summed over devices.
+The host only sees a dict of scalars per iteration. Game slots keep their
+games across iterations; finished games restart in place.
+
+Every random draw is keyed by (iteration, move, *global* game index), so a
+run's numbers do not depend on how many devices share the work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import chex
+import jax
+import jax.numpy as jnp
+import optax
+
+import envs
+from agents import search as search_lib
+from zerogo import learner, networks, replay, sharding
+
+
+@dataclasses.dataclass(frozen=True)
+class AlphaZeroConfig:
+  """Everything that defines an AlphaZero run. Batch sizes are global."""
+  env_id: str = "tic_tac_toe"
+  seed: int = 0
+  num_iterations: int = 100
+  # Self-play.
+  selfplay_batch_size: int = 256      # games played in parallel
+  unroll_length: int = 16             # moves per game slot per iteration
+  num_simulations: int = 32
+  search: str = "gumbel"              # or "puct"
+  max_num_considered_actions: int = 16
+  dirichlet_alpha: float = 0.3        # puct only
+  dirichlet_fraction: float = 0.25    # puct only
+  # Network.
+  num_channels: int = 64
+  num_blocks: int = 4
+  bf16: bool = False
+  # Learning.
+  replay_rows: int = 64               # positions kept per game slot
+  train_batch_size: int = 1024        # positions per SGD step
+  sgd_steps_per_iteration: int = 8
+  learning_rate: float = 1e-3
+  weight_decay: float = 1e-4
+  warmup_steps: int = 50
+  value_loss_weight: float = 1.0
+
+  @property
+  def samples_per_slot(self) -> int:
+    return self.train_batch_size // self.selfplay_batch_size
+
+  @property
+  def total_sgd_steps(self) -> int:
+    return self.num_iterations * self.sgd_steps_per_iteration
+
+  # Fields that fix the shape of a checkpoint: a restore must agree on them.
+  SHAPE_FIELDS = ("env_id", "num_channels", "num_blocks", "selfplay_batch_size",
+                  "replay_rows")
+
+
+def validate(config: AlphaZeroConfig, num_devices: int) -> None:
+  """Raises ValueError with one sentence naming the fix; does no JAX work."""
+  envs.check_env_name(config.env_id)
+  env = envs.make(config.env_id)
+  if not env.is_perfect_information_two_player:
+    raise ValueError(
+        f"AlphaZero needs a deterministic two-player game with perfect "
+        f"information; {config.env_id!r} is not one (try connect_four or go_9x9)")
+  if config.search not in search_lib.SEARCHES:
+    raise ValueError(f"--search={config.search!r} is not one of "
+                     f"{', '.join(search_lib.SEARCHES)}")
+  for name in ("num_iterations", "selfplay_batch_size", "unroll_length",
+               "num_simulations", "num_channels", "replay_rows",
+               "train_batch_size", "sgd_steps_per_iteration"):
+    if getattr(config, name) < 1:
+      raise ValueError(f"--{name} must be at least 1, got {getattr(config, name)}")
+  if config.num_blocks < 0:
+    raise ValueError(f"--num_blocks must be >= 0, got {config.num_blocks}")
+  sharding.check_divisible("selfplay_batch_size", config.selfplay_batch_size,
+                           num_devices)
+  if config.train_batch_size % config.selfplay_batch_size:
+    raise ValueError(
+        f"--train_batch_size={config.train_batch_size} must be a multiple of "
+        f"--selfplay_batch_size={config.selfplay_batch_size} (each game slot "
+        f"contributes the same number of positions to a batch)")
+  if config.learning_rate <= 0:
+    raise ValueError(f"--learning_rate must be positive, got {config.learning_rate}")
+
+
+@chex.dataclass(frozen=True)
+class ActorState:
+  """Per-game-slot self-play state, sharded on the leading axis B.
+
+  env_state: env states [B]; episode: [B] int32 games finished per slot;
+  moves: [B] int32 moves played in the slot's current game; replay: [B, T, ...].
+  """
+  env_state: Any
+  episode: chex.Array
+  moves: chex.Array
+  replay: replay.ReplayBuffer
+
+
+@chex.dataclass(frozen=True)
+class RunState:
+  """All a run needs to continue bit for bit (what a checkpoint holds)."""
+  train: learner.TrainState
+  actor: ActorState
+  key: chex.Array        # base key; iteration keys fold in the iteration
+  iteration: chex.Array  # [] int32 iterations completed
+
+
+def make_network(config: AlphaZeroConfig, env) -> networks.AlphaZeroNet:
+  return networks.make_network(env.num_actions, num_channels=config.num_channels,
+                               num_blocks=config.num_blocks, bf16=config.bf16)
+
+
+def make_optimizer(config: AlphaZeroConfig) -> optax.GradientTransformation:
+  return learner.make_optimizer(
+      learning_rate=config.learning_rate, weight_decay=config.weight_decay,
+      warmup_steps=config.warmup_steps, total_steps=config.total_sgd_steps)
+
+
+def init_run_state(config: AlphaZeroConfig, env, network, optimizer) -> RunState:
+  """The state before iteration 0 (unsharded; place it with `place`)."""
+  key = jax.random.key_data(jax.random.PRNGKey(config.seed))
+  param_key, env_key = jax.random.split(jax.random.wrap_key_data(key))
+  params = networks.init_params(network, env.observation_shape, param_key)
+  slots = config.selfplay_batch_size
+  env_state = jax.vmap(env.init)(jax.random.split(env_key, slots))
+  buffer = replay.init(slots, config.replay_rows, env.observation_shape,
+                       env_state.observation.dtype, env.num_actions)
+  actor = ActorState(env_state=env_state, episode=jnp.zeros(slots, jnp.int32),
+                     moves=jnp.zeros(slots, jnp.int32), replay=buffer)
+  return RunState(train=learner.init_train_state(params, optimizer), actor=actor,
+                  key=key, iteration=jnp.int32(0))
+
+
+def run_state_specs() -> RunState:
+  """PartitionSpecs: learner state replicated, actor state sharded."""
+  R = sharding.REPLICATED
+  return RunState(train=R, actor=sharding.SHARDED, key=R, iteration=R)
+
+
+def place(state: RunState, mesh) -> RunState:
+  return RunState(train=sharding.replicate(state.train, mesh),
+                  actor=sharding.shard(state.actor, mesh),
+                  key=sharding.replicate(state.key, mesh),
+                  iteration=sharding.replicate(state.iteration, mesh))
+
+
+def make_loss_fn(config: AlphaZeroConfig, network) -> Any:
+  def loss_fn(params, batch: replay.Batch):
+    logits, value = network.apply(params, batch.observation)
+    policy_loss = optax.softmax_cross_entropy(logits, batch.policy)
+    value_loss = jnp.square(value - batch.value)
+    return (policy_loss + config.value_loss_weight * value_loss,
+            {"policy_loss": policy_loss, "value_loss": value_loss})
+  return loss_fn
+
+
+def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
+  """The per-device body of one iteration: (RunState) -> (RunState, metrics)."""
+  game = envs.AutoReset(env)
+  search = search_lib.make_search(
+      env, network, search=config.search, num_simulations=config.num_simulations,
+      max_num_considered_actions=config.max_num_considered_actions,
+      dirichlet_fraction=config.dirichlet_fraction,
+      dirichlet_alpha=config.dirichlet_alpha)
+  loss_fn = make_loss_fn(config, network)
+
+  def per_game_keys(key, num_local):
+    return jax.vmap(jax.random.fold_in, (None, 0))(key, sharding.global_index(num_local))
+
+  def play_move(params, actor: ActorState, key):
+    states = actor.env_state
+    num_local = actor.episode.shape[0]
+    keys = jax.vmap(jax.random.split)(per_game_keys(key, num_local))
+    out = search(params, keys[:, 0], states)
+    buffer = replay.add(actor.replay, jax.vmap(env.observe)(states), out.policy,
+                        states.current_player, actor.episode)
+    states, info = jax.vmap(game.step)(states, out.action, keys[:, 1])
+    buffer = replay.backfill(buffer, info.done, info.rewards, actor.episode)
+    moves = actor.moves + 1
+    stats = {"games_finished": info.done.sum(),
+             "finished_game_moves": jnp.where(info.done, moves, 0).sum(),
+             "draws": (info.done & (jnp.abs(info.rewards).sum(-1) == 0)).sum(),
+             "root_value_abs": jnp.abs(out.root_value).sum()}
+    actor = ActorState(env_state=states, episode=actor.episode + info.done,
+                       moves=jnp.where(info.done, 0, moves), replay=buffer)
+    return actor, stats
+
+  def iteration(state: RunState):
+    key = jax.random.fold_in(jax.random.wrap_key_data(state.key), state.iteration)
+    play_key, sgd_key = jax.random.split(key)
+    params = state.train.params
+
+    def move(actor, t):
+      return play_move(params, actor, jax.random.fold_in(play_key, t))
+
+    actor, move_stats = jax.lax.scan(move, state.actor,
+                                     jnp.arange(config.unroll_length))
+    num_local = actor.episode.shape[0]
+
+    def sgd(train, k):
+      slot_keys = per_game_keys(jax.random.fold_in(sgd_key, k), num_local)
+      batch = replay.sample(actor.replay, slot_keys, config.samples_per_slot)
+      return learner.sgd_step(train, batch, loss_fn=loss_fn, optimizer=optimizer)
+
+    train, sgd_metrics = jax.lax.scan(sgd, state.train,
+                                      jnp.arange(config.sgd_steps_per_iteration))
+    total = lambda x: jax.lax.psum(x.sum(), sharding.DATA)
+    finished = total(move_stats["games_finished"])
+    metrics = {k: v.mean() for k, v in sgd_metrics.items()}
+    metrics.update(
+        games_finished=finished,
+        game_length=total(move_stats["finished_game_moves"]) / jnp.maximum(finished, 1),
+        draw_rate=total(move_stats["draws"]) / jnp.maximum(finished, 1),
+        root_value_abs=total(move_stats["root_value_abs"])
+        / (config.unroll_length * config.selfplay_batch_size),
+        replay_fill=jax.lax.pmean(replay.fill_fraction(actor.replay), sharding.DATA))
+    new_state = RunState(train=train, actor=actor, key=state.key,
+                         iteration=state.iteration + 1)
+    return new_state, metrics
+
+  return iteration
+
+
+class AlphaZero:
+  """Builds the compiled, data-parallel iteration for a config.
+
+  >>> az = AlphaZero(config)
+  >>> state = az.init()
+  >>> state, metrics = az.step(state)   # one iteration, all devices
+  """
+
+  def __init__(self, config: AlphaZeroConfig, mesh=None):
+    self.mesh = mesh if mesh is not None else sharding.make_mesh()
+    validate(config, self.mesh.size)
+    self.config = config
+    self.env = envs.make(config.env_id)
+    self.network = make_network(config, self.env)
+    self.optimizer = make_optimizer(config)
+    body = make_iteration_fn(config, self.env, self.network, self.optimizer)
+    # One compilation per run: a retrace in the hot loop is a bug.
+    body = chex.assert_max_traces(body, n=1)
+    specs = run_state_specs()
+    sharded = sharding.data_parallel(body, self.mesh, in_specs=(specs,),
+                                     out_specs=(specs, sharding.REPLICATED))
+    self.step = jax.jit(sharded, donate_argnums=0)
+
+  def init(self) -> RunState:
+    state = init_run_state(self.config, self.env, self.network, self.optimizer)
+    return place(state, self.mesh)
+
+  def abstract_state(self) -> RunState:
+    """Shapes, dtypes and shardings of a RunState, for checkpoint restores."""
+    shapes = jax.eval_shape(lambda: init_run_state(
+        self.config, self.env, self.network, self.optimizer))
+    specs = run_state_specs()
+    def with_sharding(spec, tree):
+      named = jax.sharding.NamedSharding(self.mesh, spec)
+      return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype,
+                                                         sharding=named), tree)
+    return RunState(train=with_sharding(specs.train, shapes.train),
+                    actor=with_sharding(specs.actor, shapes.actor),
+                    key=with_sharding(specs.key, shapes.key),
+                    iteration=with_sharding(specs.iteration, shapes.iteration))
+
+
+def make_train(config: AlphaZeroConfig, mesh=None):
+  """Pure `train() -> (RunState, metrics stacked over iterations)`.
+
+  The whole run as one function (no checkpoints, no logging): handy for
+  tests and for sweeps; the launcher uses `AlphaZero.step` in a host loop.
+  """
+  az = AlphaZero(config, mesh)
+
+  def train():
+    state = az.init()
+    metrics = []
+    for _ in range(config.num_iterations):
+      state, m = az.step(state)
+      metrics.append(m)
+    return state, jax.tree.map(lambda *xs: jnp.stack(xs), *metrics)
+
+  return train

@@ -1,0 +1,107 @@
+"""MCTS over the real env with mctx: Gumbel MuZero (default) or PUCT.
+
+The env is the model: two players, reward from the mover's side, discount
+-1 between plies (the value flips sign with the player to move) and 0 once
+the game is over. Search runs one tree per game with that game's own key,
+`vmap`ped over games, so a game's search never depends on how games are
+batched or spread over devices.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import chex
+import jax
+import jax.numpy as jnp
+import mctx
+
+SEARCHES = ("gumbel", "puct")
+
+
+@chex.dataclass(frozen=True)
+class SearchOutput:
+  """action: [B] int32; policy: [B, A] search policy (a target for training);
+  root_value: [B] network value at the root, from the mover's side."""
+  action: chex.Array
+  policy: chex.Array
+  root_value: chex.Array
+
+
+def _mask_logits(logits, legal):
+  # mctx wants *illegal* masks only at the root; inside the tree the prior
+  # must rule illegal moves out. pgx masks are True for legal.
+  return jnp.where(legal, logits, jnp.finfo(logits.dtype).min)
+
+
+def make_evaluate(env, network) -> Callable:
+  """(params, states[B]) -> (masked logits [B, A], value [B])."""
+  def evaluate(params, states):
+    logits, value = network.apply(params, jax.vmap(env.observe)(states))
+    return _mask_logits(logits, states.legal_action_mask), value
+  return evaluate
+
+
+def make_recurrent_fn(env, evaluate: Callable) -> Callable:
+  def recurrent_fn(params, key, action, states):
+    mover = states.current_player
+    keys = jax.random.split(key, action.shape[0])
+    states = jax.vmap(env.step)(states, action, keys)
+    logits, value = evaluate(params, states)
+    done = states.terminated | states.truncated
+    reward = jnp.take_along_axis(states.rewards, mover[:, None], axis=1)[:, 0]
+    output = mctx.RecurrentFnOutput(
+        reward=reward.astype(jnp.float32),
+        discount=jnp.where(done, 0.0, -1.0),
+        prior_logits=logits,
+        value=jnp.where(done, 0.0, value))
+    return output, states
+  return recurrent_fn
+
+
+def make_search(env, network, *, search: str = "gumbel", num_simulations: int,
+                max_num_considered_actions: int = 16, gumbel_scale: float = 1.0,
+                dirichlet_fraction: float = 0.25, dirichlet_alpha: float = 0.3,
+                temperature: float = 1.0, greedy: bool = False) -> Callable:
+  """Returns `search(params, keys[B], states[B]) -> SearchOutput`.
+
+  `greedy=True` is for evaluation: no Gumbel or Dirichlet noise, and the
+  most-visited (PUCT) or sequential-halving best (Gumbel) action is played.
+  `num_simulations=0` plays the raw policy (argmax, or a sample if not greedy).
+  """
+  if search not in SEARCHES:
+    raise ValueError(f"unknown search {search!r}; choose one of {SEARCHES}")
+  evaluate = make_evaluate(env, network)
+  recurrent_fn = make_recurrent_fn(env, evaluate)
+
+  def one_game(params, key, state):
+    states = jax.tree.map(lambda x: x[None], state)
+    logits, value = evaluate(params, states)
+    if num_simulations == 0:
+      probs = jax.nn.softmax(logits)
+      action = (jnp.argmax(logits, axis=-1) if greedy
+                else jax.random.categorical(key, logits))
+      return SearchOutput(action=action[0].astype(jnp.int32), policy=probs[0],
+                          root_value=value[0])
+    root = mctx.RootFnOutput(prior_logits=logits, value=value, embedding=states)
+    invalid = ~states.legal_action_mask
+    if search == "gumbel":
+      out = mctx.gumbel_muzero_policy(
+          params, key, root, recurrent_fn, num_simulations=num_simulations,
+          invalid_actions=invalid,
+          max_num_considered_actions=max_num_considered_actions,
+          gumbel_scale=0.0 if greedy else gumbel_scale)
+      action = out.action
+    else:
+      out = mctx.muzero_policy(
+          params, key, root, recurrent_fn, num_simulations=num_simulations,
+          invalid_actions=invalid,
+          dirichlet_fraction=0.0 if greedy else dirichlet_fraction,
+          dirichlet_alpha=dirichlet_alpha, temperature=temperature)
+      visits = out.search_tree.summary().visit_counts
+      action = jnp.argmax(visits, axis=-1) if greedy else out.action
+    return SearchOutput(action=action[0].astype(jnp.int32),
+                        policy=out.action_weights[0], root_value=value[0])
+
+  return jax.vmap(one_game, in_axes=(None, 0, 0))

@@ -1,0 +1,10 @@
+"""zerogo environments: `envs.make(name)` and `envs.list_envs()`."""
+
+from envs import board as _board  # registers the pgx board games
+from envs.core import Env, UnknownEnvError, check_env_name, list_envs, make
+from envs.wrappers import AutoReset, EpisodeStats, RecordEpisodeStatistics, StepInfo
+
+__all__ = [
+    "AutoReset", "Env", "EpisodeStats", "RecordEpisodeStatistics", "StepInfo",
+    "UnknownEnvError", "check_env_name", "list_envs", "make",
+]

@@ -1,0 +1,79 @@
+"""Flax networks: the AlphaZero residual tower with policy and value heads.
+
+Normalisation is LayerNorm, not BatchNorm: it has no batch statistics, so a
+position's evaluation does not depend on which other positions share its
+batch or device. That keeps self-play, search and data-parallel training
+exactly reproducible across device counts.
+"""
+
+from __future__ import annotations
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+class ResidualBlock(nn.Module):
+  num_channels: int
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x):
+    conv = lambda: nn.Conv(self.num_channels, (3, 3), padding="SAME",
+                           use_bias=False, dtype=self.dtype)
+    y = nn.relu(nn.LayerNorm(dtype=self.dtype)(conv()(x)))
+    y = nn.LayerNorm(dtype=self.dtype)(conv()(y))
+    return nn.relu(x + y)
+
+
+class AlphaZeroNet(nn.Module):
+  """Maps observations [B, *obs_shape] to (policy logits [B, A], value [B]).
+
+  Board observations (rank 3, H x W x C) go through a conv residual tower;
+  vector observations through an MLP of the same width. The value is tanh-
+  squashed into [-1, 1] and is from the point of view of the player to move.
+  Outputs are float32 whatever the compute dtype (`dtype=bfloat16` for
+  mixed precision; parameters stay float32).
+  """
+  num_actions: int
+  num_channels: int = 64
+  num_blocks: int = 6
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, observation: chex.Array):
+    x = observation.astype(self.dtype)
+    if x.ndim == 4:
+      x = nn.Conv(self.num_channels, (3, 3), padding="SAME", use_bias=False,
+                  dtype=self.dtype)(x)
+      x = nn.relu(nn.LayerNorm(dtype=self.dtype)(x))
+      for _ in range(self.num_blocks):
+        x = ResidualBlock(self.num_channels, dtype=self.dtype)(x)
+      policy = nn.Conv(2, (1, 1), dtype=self.dtype)(x)
+      policy = nn.relu(nn.LayerNorm(dtype=self.dtype)(policy))
+      value = nn.relu(nn.Conv(1, (1, 1), dtype=self.dtype)(x))
+      policy = policy.reshape(policy.shape[0], -1)
+      value = value.reshape(value.shape[0], -1)
+    else:
+      x = x.reshape(x.shape[0], -1)
+      for _ in range(max(self.num_blocks, 1)):
+        x = nn.relu(nn.LayerNorm(dtype=self.dtype)(
+            nn.Dense(self.num_channels, dtype=self.dtype)(x)))
+      policy = value = x
+    logits = nn.Dense(self.num_actions, dtype=self.dtype)(policy)
+    value = nn.relu(nn.Dense(self.num_channels, dtype=self.dtype)(value))
+    value = jnp.tanh(nn.Dense(1, dtype=self.dtype)(value))[:, 0]
+    return logits.astype(jnp.float32), value.astype(jnp.float32)
+
+
+def make_network(num_actions: int, *, num_channels: int, num_blocks: int,
+                 bf16: bool = False) -> AlphaZeroNet:
+  return AlphaZeroNet(num_actions=num_actions, num_channels=num_channels,
+                      num_blocks=num_blocks,
+                      dtype=jnp.bfloat16 if bf16 else jnp.float32)
+
+
+def init_params(network: AlphaZeroNet, observation_shape, key: jax.Array):
+  dummy = jnp.zeros((1, *observation_shape), jnp.float32)
+  return network.init(key, dummy)
