@@ -249,10 +249,19 @@ class AlphaZero:
     self.network = make_network(config, self.env)
     self.optimizer = make_optimizer(config)
     body = make_iteration_fn(config, self.env, self.network, self.optimizer)
-    # One compilation per run: a retrace in the hot loop is a bug.
-    body = chex.assert_max_traces(body, n=1)
+    self.num_traces = 0
+
+    def traced_once(state):
+      # One compilation per run: a retrace in the hot loop is a bug. (Counted
+      # per instance; chex.assert_max_traces counts per code location.)
+      self.num_traces += 1
+      if self.num_traces > 1:
+        raise RuntimeError("the AlphaZero iteration was traced again: an input "
+                           "changed shape, dtype or sharding between iterations")
+      return body(state)
+
     specs = run_state_specs()
-    sharded = sharding.data_parallel(body, self.mesh, in_specs=(specs,),
+    sharded = sharding.data_parallel(traced_once, self.mesh, in_specs=(specs,),
                                      out_specs=(specs, sharding.REPLICATED))
     self.step = jax.jit(sharded, donate_argnums=0)
 

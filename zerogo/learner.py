@@ -61,5 +61,5 @@ def sgd_step(state: TrainState, batch, *, loss_fn: Callable,
   metrics = {k: jax.lax.psum((batch.weight * v).sum(), sharding.DATA) / total_weight
              for k, v in aux.items()}
   metrics["loss"] = jax.lax.psum(loss, sharding.DATA)
-  metrics["grad_norm"] = optax.global_norm(grads)
+  metrics["grad_norm"] = optax.tree.norm(grads)
   return TrainState(params=params, opt_state=opt_state, step=state.step + 1), metrics

@@ -1,0 +1,138 @@
+"""The host loop of an AlphaZero run: resume, iterate, evaluate, save.
+
+Library code (no flags): `launch/selfplay.py` builds the config and options
+and calls `run`. The loop only moves a few scalars per iteration to the host.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+
+import jax
+import numpy as np
+
+from agents import alphazero, baselines
+from zerogo import arena, checkpoint, metrics as metrics_lib
+from zerogo.agent import search_agent
+
+ALGORITHM = "alphazero"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+  """How a run is driven (not what it learns)."""
+  workdir: str
+  checkpoint_every: int = 10
+  max_checkpoints: int = 3
+  eval_every: int = 10                # 0 disables periodic evaluation
+  eval_games: int = 64
+  eval_uct_simulations: int = 100     # 0 skips the UCT opponent
+  progress: bool = True
+  flags_text: str = ""                # resolved flags, stored with checkpoints
+
+
+def _config_dict(config: alphazero.AlphaZeroConfig) -> dict:
+  return dataclasses.asdict(config)
+
+
+def check_compatible(stored: dict, config: alphazero.AlphaZeroConfig, where: str) -> list[str]:
+  """Raises CheckpointError if the stored run cannot continue as `config`;
+  returns the names of other fields that differ (the run continues, but is
+  no longer a bit-exact continuation)."""
+  if stored.get("algorithm") != ALGORITHM:
+    raise checkpoint.CheckpointError(
+        f"{where} holds a {stored.get('algorithm')!r} run, not an AlphaZero run; "
+        "use another --workdir")
+  saved = stored["config"]
+  for name in alphazero.AlphaZeroConfig.SHAPE_FIELDS:
+    if saved.get(name) != getattr(config, name):
+      raise checkpoint.CheckpointError(
+          f"{where} was trained with --{name.replace('env_id', 'env')}={saved.get(name)}, "
+          f"but this run asks for {getattr(config, name)}; use the same value or another --workdir")
+  return [k for k, v in _config_dict(config).items()
+          if k not in ("num_iterations",) and saved.get(k) != v]
+
+
+class Evaluator:
+  """Win rates of the current params against fixed opponents."""
+
+  def __init__(self, az: alphazero.AlphaZero, options: RunOptions):
+    env, config = az.env, az.config
+    self.agent = search_agent(env, az.network, None,
+                              num_simulations=config.num_simulations,
+                              search=config.search,
+                              max_num_considered_actions=config.max_num_considered_actions)
+    self.opponents = [baselines.random_agent(env)]
+    if options.eval_uct_simulations > 0:
+      self.opponents.append(baselines.uct_agent(env, options.eval_uct_simulations))
+    self.num_games = options.eval_games
+    self.seed = config.seed
+
+  def __call__(self, params, iteration: int) -> dict:
+    agent = dataclasses.replace(self.agent, params=params)
+    out = {}
+    for i, opponent in enumerate(self.opponents):
+      key = jax.random.fold_in(jax.random.PRNGKey(self.seed + 7919 * (i + 1)), iteration)
+      result = arena.play_match(agent, opponent, key, self.num_games).summary()
+      name = opponent.name.split(":")[0]
+      out[f"eval/{name}_win_rate"] = result["wins"] / result["games"]
+      out[f"eval/{name}_score"] = result["score"]
+    return out
+
+
+def run(config: alphazero.AlphaZeroConfig, options: RunOptions) -> alphazero.RunState:
+  """Trains until `config.num_iterations`, resuming from the workdir's latest
+  checkpoint if there is one. Returns the final RunState."""
+  az = alphazero.AlphaZero(config)
+  workdir = os.path.abspath(options.workdir)
+  ckpt = checkpoint.Checkpointer(checkpoint.checkpoint_dir(workdir),
+                                 max_to_keep=options.max_checkpoints)
+  latest = ckpt.latest_step()
+  if latest is None:
+    state = az.init()
+  else:
+    differs = check_compatible(ckpt.meta(latest), config, f"{ckpt.directory}/{latest}")
+    if differs:
+      logging.warning("resuming with changed settings %s: not a bit-exact continuation",
+                      ", ".join(differs))
+    state = ckpt.restore_state(latest, az.abstract_state())
+  start = int(jax.device_get(state.iteration))
+
+  writer = metrics_lib.MetricsWriter(workdir)
+  evaluator = Evaluator(az, options) if options.eval_every > 0 else None
+
+  def save(state, iteration):
+    meta = {"algorithm": ALGORITHM, "config": _config_dict(config),
+            "iteration": iteration, "flags": options.flags_text,
+            "jax_version": jax.__version__, "num_devices": jax.device_count()}
+    ckpt.save(iteration, params=state.train.params, state=state, meta=meta)
+
+  bar = metrics_lib.progress_bar(config.num_iterations, initial=start,
+                                 desc=f"alphazero {config.env_id}") if options.progress else None
+  started = time.time()
+  for iteration in range(start + 1, config.num_iterations + 1):
+    state, step_metrics = az.step(state)
+    scalars = {k: float(v) for k, v in jax.device_get(step_metrics).items()}
+    scalars["elapsed_s"] = time.time() - started
+    if evaluator and (iteration % options.eval_every == 0
+                      or iteration == config.num_iterations):
+      scalars.update(evaluator(state.train.params, iteration))
+    writer.write(iteration, scalars)
+    if iteration % options.checkpoint_every == 0 or iteration == config.num_iterations:
+      save(state, iteration)
+    if bar is not None:
+      bar.update(1)
+      shown = {k.split("/")[-1]: f"{v:.3g}" for k, v in scalars.items()
+               if k in ("loss", "eval/random_win_rate", "eval/uct_win_rate")}
+      bar.set_postfix(shown, refresh=False)
+    if not np.isfinite(scalars["loss"]):
+      raise FloatingPointError(f"loss became {scalars['loss']} at iteration {iteration}; "
+                               "lower --learning_rate")
+  if bar is not None:
+    bar.close()
+  writer.close()
+  ckpt.close()
+  return state

@@ -1,0 +1,107 @@
+"""Fixed opponents: uniform random and UCT with random rollouts.
+
+Both are batched, jittable policies `(params, states[B], key) -> int32[B]`
+(they ignore params) so they meet learned agents inside one compiled match.
+UCT is classic UCB1 tree search (Kocsis & Szepesvari) run by `mctx.search`
+with a custom selection rule; leaf values come from one uniformly random
+playout to the end of the game.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import mctx
+
+from zerogo.agent import Agent
+
+
+def _random_legal(key, legal_mask):
+  return jax.random.categorical(key, jnp.where(legal_mask, 0.0, -jnp.inf)).astype(jnp.int32)
+
+
+def random_agent(env) -> Agent:
+  def apply(params, states, key):
+    del params
+    keys = jax.random.split(key, states.legal_action_mask.shape[0])
+    return jax.vmap(_random_legal)(keys, states.legal_action_mask)
+  return Agent(name="random", env_id=env.id, env=env, apply=apply, params=())
+
+
+def _rollout_value(env, state, key):
+  """Return of a uniformly random playout for the player to move in `state`."""
+  player = state.current_player
+
+  def not_done(carry):
+    s, _, _ = carry
+    return ~(s.terminated | s.truncated)
+
+  def play(carry):
+    s, k, total = carry
+    k, action_key, step_key = jax.random.split(k, 3)
+    s = env.step(s, _random_legal(action_key, s.legal_action_mask), step_key)
+    return s, k, total + s.rewards[player]
+
+  _, _, total = jax.lax.while_loop(not_done, play, (state, key, jnp.float32(0.0)))
+  return total
+
+
+def _ucb1_selection(rng_key, tree, node_index, depth=0, *, exploration):
+  del depth
+  visits = tree.children_visits[node_index]
+  parent_visits = jnp.maximum(tree.node_visits[node_index], 1)
+  bonus = exploration * jnp.sqrt(jnp.log(parent_visits) / jnp.maximum(visits, 1))
+  score = tree.qvalues(node_index) + bonus
+  # Every legal child is tried once before any is tried twice; random order.
+  unvisited = 1e6 + jax.random.uniform(rng_key, visits.shape)
+  score = jnp.where(visits == 0, unvisited, score)
+  legal = tree.children_prior_logits[node_index] > -1.0
+  return jnp.argmax(jnp.where(legal, score, -jnp.inf)).astype(jnp.int32)
+
+
+def uct_agent(env, num_simulations: int, *, exploration: float = 2.0) -> Agent:
+  """UCT with `num_simulations` playouts per move; exploration constant on
+  the [-1, 1] reward scale (OpenSpiel's default of 2)."""
+  if num_simulations < 1:
+    raise ValueError(f"uct needs at least 1 simulation, got {num_simulations}")
+
+  def prior(states):
+    return jnp.where(states.legal_action_mask, 0.0, -1e9)
+
+  def values(states, key):
+    keys = jax.random.split(key, states.current_player.shape[0])
+    return jax.vmap(functools.partial(_rollout_value, env))(states, keys)
+
+  def recurrent_fn(params, key, action, states):
+    del params
+    mover = states.current_player
+    step_key, rollout_key = jax.random.split(key)
+    states = jax.vmap(env.step)(states, action, jax.random.split(step_key, action.shape[0]))
+    done = states.terminated | states.truncated
+    reward = jnp.take_along_axis(states.rewards, mover[:, None], axis=1)[:, 0]
+    out = mctx.RecurrentFnOutput(
+        reward=reward.astype(jnp.float32), discount=jnp.where(done, 0.0, -1.0),
+        prior_logits=prior(states),
+        value=jnp.where(done, 0.0, values(states, rollout_key)))
+    return out, states
+
+  select = functools.partial(_ucb1_selection, exploration=exploration)
+
+  def apply(params, states, key):
+    del params
+    root_key, search_key = jax.random.split(key)
+    root = mctx.RootFnOutput(prior_logits=prior(states),
+                             value=values(states, root_key), embedding=states)
+    tree = mctx.search(params=(), rng_key=search_key, root=root,
+                       recurrent_fn=recurrent_fn, root_action_selection_fn=select,
+                       interior_action_selection_fn=select,
+                       num_simulations=num_simulations,
+                       invalid_actions=~states.legal_action_mask)
+    visits = tree.summary().visit_counts
+    visits = jnp.where(states.legal_action_mask, visits, -1)
+    return jnp.argmax(visits, axis=-1).astype(jnp.int32)
+
+  return Agent(name=f"uct:{num_simulations}", env_id=env.id, env=env,
+               apply=apply, params=())

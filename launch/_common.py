@@ -1,0 +1,48 @@
+"""Shared launcher plumbing: error reporting, flags.txt, quiet logs."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from absl import flags, logging
+
+
+class UsageError(Exception):
+  """Bad input from the user: reported as one sentence, exit status 2."""
+
+
+def die(message: str, status: int = 2) -> None:
+  print(f"error: {message}", file=sys.stderr)
+  sys.exit(status)
+
+
+def write_flags(workdir: str, module_name: str) -> str:
+  """Writes the resolved flags of this program to <workdir>/flags.txt."""
+  os.makedirs(workdir, exist_ok=True)
+  text = flags.FLAGS.flags_into_string()
+  own = "\n".join(line for line in text.splitlines()
+                  if line.split("=")[0].lstrip("-") in _program_flags(module_name))
+  with open(os.path.join(workdir, "flags.txt"), "w") as f:
+    f.write(own + "\n")
+  return own
+
+
+def _program_flags(module_name: str) -> set[str]:
+  return {f.name for f in flags.FLAGS.get_flags_for_module(module_name)}
+
+
+def quiet_logs() -> None:
+  # Orbax and absl log every save at INFO; the progress bar says enough.
+  logging.set_verbosity(logging.WARNING)
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def run_guarded(main_fn, known_errors: tuple) -> None:
+  """Runs main_fn; a known bad-input error becomes one line and exit 2."""
+  try:
+    main_fn()
+  except known_errors as e:
+    die(str(e))
+  except KeyboardInterrupt:
+    die("interrupted; the run resumes from its last checkpoint with the same --workdir", 130)

@@ -1,0 +1,43 @@
+"""Test set-up: 4 forced CPU devices, so data parallelism is exercised.
+
+The variable must be set before JAX initialises; single-device runs in the
+tests build their own 1-device mesh from `jax.devices()[:1]`.
+"""
+
+import os
+import subprocess
+import sys
+
+os.environ.setdefault("JAX_NUM_CPU_DEVICES", "4")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+
+def one_device_mesh():
+  return jax.make_mesh((1,), ("data",), devices=jax.devices()[:1])
+
+
+def run_launcher(script: str, *args: str, devices: int = 1, timeout: int = 600,
+                 check: bool = True) -> subprocess.CompletedProcess:
+  """Runs launch/<script> in a fresh process with `devices` CPU devices."""
+  env = dict(os.environ, JAX_NUM_CPU_DEVICES=str(devices), PYTHONUNBUFFERED="1")
+  proc = subprocess.run([sys.executable, os.path.join(ROOT, "launch", script), *args],
+                        capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
+  if check and proc.returncode != 0:
+    raise AssertionError(f"{script} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+  return proc
+
+
+@pytest.fixture
+def tiny_config():
+  from agents.alphazero import AlphaZeroConfig
+  return AlphaZeroConfig(env_id="tic_tac_toe", seed=3, num_iterations=4,
+                         selfplay_batch_size=8, unroll_length=3, num_simulations=4,
+                         max_num_considered_actions=4, num_channels=8, num_blocks=1,
+                         replay_rows=8, train_batch_size=16, sgd_steps_per_iteration=2,
+                         warmup_steps=2)

@@ -1,0 +1,88 @@
+"""Playable agents, and `load_agent`: checkpoint -> Agent.
+
+An Agent is a pure batched policy `apply(params, states[B], key) -> int32[B]`
+plus its params, so matches can pass params as jit arguments; `act(states,
+key)` is the same with the agent's own params bound.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import jax
+
+from zerogo import checkpoint
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Agent:
+  name: str
+  env_id: str
+  env: Any
+  apply: Callable[[Any, Any, jax.Array], jax.Array]
+  params: Any = ()
+  num_simulations: int | None = None
+
+  def act(self, state, key: jax.Array) -> jax.Array:
+    """Moves int32[B] for a batch of the env's states."""
+    return self.apply(self.params, state, key)
+
+
+def search_agent(env, network, params, *, num_simulations: int,
+                 search: str = "gumbel", max_num_considered_actions: int = 16,
+                 name: str = "alphazero") -> Agent:
+  """A greedy (noise-free) MCTS player over a policy-value network;
+  `num_simulations=0` plays the network's policy argmax."""
+  from agents import search as search_lib  # agents depend on zerogo, not back
+  search_fn = search_lib.make_search(
+      env, network, search=search, num_simulations=num_simulations,
+      max_num_considered_actions=max_num_considered_actions, greedy=True)
+
+  def apply(params, states, key):
+    keys = jax.random.split(key, states.current_player.shape[0])
+    return search_fn(params, keys, states).action
+
+  return Agent(name=name, env_id=env.id, env=env, apply=apply, params=params,
+               num_simulations=num_simulations)
+
+
+def _alphazero_agent(meta: dict, directory: str, step: int,
+                     num_simulations: int | None) -> Agent:
+  import envs
+  from agents import alphazero
+  from zerogo import networks
+  fields = {f.name for f in dataclasses.fields(alphazero.AlphaZeroConfig)}
+  config = alphazero.AlphaZeroConfig(
+      **{k: v for k, v in meta["config"].items() if k in fields})
+  env = envs.make(config.env_id)
+  network = alphazero.make_network(config, env)
+  template = jax.eval_shape(
+      lambda: networks.init_params(network, env.observation_shape, jax.random.PRNGKey(0)))
+  params = checkpoint.Checkpointer(directory, read_only=True).restore_params(step, template)
+  sims = config.num_simulations if num_simulations is None else num_simulations
+  if sims < 0:
+    raise ValueError(f"num_simulations must be >= 0, got {sims}")
+  return search_agent(env, network, params, num_simulations=sims,
+                      search=config.search,
+                      max_num_considered_actions=config.max_num_considered_actions,
+                      name=f"alphazero@{step}")
+
+
+_LOADERS: dict[str, Callable[..., Agent]] = {"alphazero": _alphazero_agent}
+
+
+def load_agent(path: str, num_simulations: int | None = None) -> Agent:
+  """Loads the agent saved in a workdir, a checkpoints dir or a step dir.
+
+  The network is rebuilt from the config stored in the checkpoint, so no
+  flagfile is needed. `num_simulations` overrides the search budget the
+  agent trained with; 0 plays the raw policy.
+  """
+  directory, step = checkpoint.resolve(path)
+  meta = checkpoint.Checkpointer(directory, read_only=True).meta(step)
+  algorithm = meta.get("algorithm")
+  if algorithm not in _LOADERS:
+    raise checkpoint.CheckpointError(
+        f"checkpoint {directory}/{step} was written by unknown algorithm {algorithm!r}")
+  return _LOADERS[algorithm](meta, directory, step, num_simulations)
