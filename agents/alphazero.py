@@ -214,8 +214,15 @@ def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
       batch = replay.sample(actor.replay, slot_keys, config.samples_per_slot)
       return learner.sgd_step(train, batch, loss_fn=loss_fn, optimizer=optimizer)
 
-    train, sgd_metrics = jax.lax.scan(sgd, state.train,
-                                      jnp.arange(config.sgd_steps_per_iteration))
+    # A Python loop, not lax.scan: XLA:CPU runs convolution gradients inside a
+    # while loop about 15x slower than straight-line code (measured on connect
+    # four: 34 s vs 2 s for 4 steps), and scan(unroll=True) of length 1 is
+    # still a loop.
+    train, sgd_metrics = state.train, []
+    for k in range(config.sgd_steps_per_iteration):
+      train, step_metrics = sgd(train, k)
+      sgd_metrics.append(step_metrics)
+    sgd_metrics = jax.tree.map(lambda *xs: jnp.stack(xs), *sgd_metrics)
     total = lambda x: jax.lax.psum(x.sum(), sharding.DATA)
     finished = total(move_stats["games_finished"])
     metrics = {k: v.mean() for k, v in sgd_metrics.items()}

@@ -31,6 +31,7 @@ class RunOptions:
   eval_games: int = 64
   eval_uct_simulations: int = 100     # 0 skips the UCT opponent
   progress: bool = True
+  stop_at: int | None = None          # save and stop after this iteration
   flags_text: str = ""                # resolved flags, stored with checkpoints
 
 
@@ -101,7 +102,7 @@ def run(config: alphazero.AlphaZeroConfig, options: RunOptions) -> alphazero.Run
     state = ckpt.restore_state(latest, az.abstract_state())
   start = int(jax.device_get(state.iteration))
 
-  writer = metrics_lib.MetricsWriter(workdir)
+  writer = metrics_lib.MetricsWriter(workdir, resume_from=start)
   evaluator = Evaluator(az, options) if options.eval_every > 0 else None
 
   def save(state, iteration):
@@ -113,7 +114,9 @@ def run(config: alphazero.AlphaZeroConfig, options: RunOptions) -> alphazero.Run
   bar = metrics_lib.progress_bar(config.num_iterations, initial=start,
                                  desc=f"alphazero {config.env_id}") if options.progress else None
   started = time.time()
-  for iteration in range(start + 1, config.num_iterations + 1):
+  last = config.num_iterations if options.stop_at is None else min(
+      options.stop_at, config.num_iterations)
+  for iteration in range(start + 1, last + 1):
     state, step_metrics = az.step(state)
     scalars = {k: float(v) for k, v in jax.device_get(step_metrics).items()}
     scalars["elapsed_s"] = time.time() - started
@@ -121,7 +124,7 @@ def run(config: alphazero.AlphaZeroConfig, options: RunOptions) -> alphazero.Run
                       or iteration == config.num_iterations):
       scalars.update(evaluator(state.train.params, iteration))
     writer.write(iteration, scalars)
-    if iteration % options.checkpoint_every == 0 or iteration == config.num_iterations:
+    if iteration % options.checkpoint_every == 0 or iteration == last:
       save(state, iteration)
     if bar is not None:
       bar.update(1)

@@ -66,6 +66,8 @@ flags.DEFINE_integer("eval_games", 64, "Games per opponent in each evaluation.")
 flags.DEFINE_integer("eval_uct_simulations", 100,
                      "Simulations of the random-rollout UCT opponent (0: random opponent only).")
 flags.DEFINE_bool("progress", True, "Show a progress bar with ETA.")
+flags.DEFINE_integer("stop_at", None, "Save and stop after this iteration (for time-sliced "
+                     "jobs); run again to continue to --num_iterations.")
 
 FLAGS = flags.FLAGS
 
@@ -110,7 +112,7 @@ def main(argv):
         workdir=FLAGS.workdir, checkpoint_every=FLAGS.checkpoint_every,
         max_checkpoints=FLAGS.max_checkpoints, eval_every=FLAGS.eval_every,
         eval_games=FLAGS.eval_games, eval_uct_simulations=FLAGS.eval_uct_simulations,
-        progress=FLAGS.progress, flags_text=flags_text)
+        progress=FLAGS.progress, stop_at=FLAGS.stop_at, flags_text=flags_text)
     alphazero_loop.run(config, options)
     print(f"done: {FLAGS.workdir} (metrics.jsonl, checkpoints/)")
 

@@ -84,3 +84,41 @@ def optimal_move_rate(agent, states, key=jax.random.PRNGKey(0), chunk=1024) -> f
     obs = np.asarray(part.observation)
     good += sum(int(a) in optimal_actions(o) for a, o in zip(actions, obs))
   return good / n
+
+
+def games_against_minimax(agent, env, key=jax.random.PRNGKey(0)):
+  """Plays `agent` against exact minimax from both seats, following *every*
+  minimax-optimal reply (the agent itself is deterministic). Returns the
+  agent's result (+1/0/-1) in every distinct game."""
+  act = jax.jit(agent.apply)
+  step = jax.jit(jax.vmap(env.step))
+  start = env.init(jax.random.PRNGKey(0))
+  results = []
+  for agent_first in (True, False):
+    agent_player = int(start.current_player) if agent_first else 1 - int(start.current_player)
+    frontier = jax.tree.map(lambda x: x[None], start)
+    depth = 0
+    while frontier.current_player.shape[0]:
+      over = np.asarray(frontier.terminated | frontier.truncated)
+      results += np.asarray(frontier.rewards)[over, agent_player].tolist()
+      frontier = jax.tree.map(lambda x: x[~over], frontier)
+      if not frontier.current_player.shape[0]:
+        break
+      turn = np.asarray(frontier.current_player) == agent_player
+      parents, actions = [], []
+      if turn.any():
+        mine = np.nonzero(turn)[0]
+        chosen = np.asarray(act(agent.params, jax.tree.map(lambda x: x[mine], frontier),
+                                jax.random.fold_in(key, depth)))
+        parents += mine.tolist()
+        actions += chosen.tolist()
+      for i in np.nonzero(~turn)[0]:
+        for a in sorted(optimal_actions(np.asarray(frontier.observation[i]))):
+          parents.append(int(i))
+          actions.append(a)
+      idx = np.array(parents)
+      frontier = step(jax.tree.map(lambda x: x[idx], frontier),
+                      jnp.asarray(actions, jnp.int32),
+                      jax.random.split(jax.random.PRNGKey(depth), len(idx)))
+      depth += 1
+  return results

@@ -13,14 +13,22 @@ class MetricsWriter:
   """Appends one JSON object per call to `<workdir>/metrics.jsonl` and the
   same scalars to TensorBoard. On processes other than 0 it does nothing."""
 
-  def __init__(self, workdir: str, *, tensorboard: bool = True):
+  def __init__(self, workdir: str, *, resume_from: int = 0, tensorboard: bool = True):
+    """`resume_from`: the iteration the run restarts from; rows logged after
+    it by a killed process are dropped, since those iterations run again."""
     self.active = jax.process_index() == 0
     self._jsonl = None
     self._tb = None
     if not self.active:
       return
     os.makedirs(workdir, exist_ok=True)
-    self._jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a")
+    path = os.path.join(workdir, "metrics.jsonl")
+    if os.path.exists(path):
+      kept = [r for r in read_jsonl(path) if r.get("iteration", 0) <= resume_from]
+      with open(path + ".tmp", "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in kept)
+      os.replace(path + ".tmp", path)
+    self._jsonl = open(path, "a")
     if tensorboard:
       from tensorboardX import SummaryWriter
       self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
@@ -45,8 +53,15 @@ class MetricsWriter:
 
 
 def read_jsonl(path: str) -> list[dict]:
+  """Rows of a metrics file; a line cut short by a kill is skipped."""
+  rows = []
   with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
+    for line in f:
+      try:
+        rows.append(json.loads(line))
+      except json.JSONDecodeError:
+        pass
+  return rows
 
 
 def progress_bar(total: int, initial: int = 0, desc: str = ""):

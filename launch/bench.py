@@ -1,0 +1,121 @@
+r"""Throughput benchmarks; each prints one JSON line.
+
+  python launch/bench.py selfplay --env=go_9x9 --selfplay_batch_size=256 \
+      --num_simulations=32 --num_channels=32 --num_blocks=2
+
+selfplay: MCTS self-play moves (search + env step + auto-reset, all games
+batched, one compiled scan) against the network alone on the same batch.
+  positions_per_s      self-play moves made per second, all games together
+  simulations_per_s    positions_per_s * num_simulations
+  evaluations_per_s    network-only forward passes per second (batch positions)
+  network_limit_ratio  simulations_per_s / evaluations_per_s: 1.0 would mean
+                       search costs nothing beyond its network calls
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app, flags  # noqa: E402
+
+from launch import _common  # noqa: E402
+
+flags.DEFINE_string("env", "go_9x9", "Game to benchmark.")
+flags.DEFINE_integer("selfplay_batch_size", 256, "Games played in parallel.")
+flags.DEFINE_integer("num_simulations", 32, "MCTS simulations per move.")
+flags.DEFINE_enum("search", "gumbel", ["gumbel", "puct"], "Search policy.")
+flags.DEFINE_integer("num_channels", 32, "Residual tower width.")
+flags.DEFINE_integer("num_blocks", 2, "Residual blocks.")
+flags.DEFINE_enum("bf16", "auto", ["auto", "true", "false"], "bfloat16 activations.")
+flags.DEFINE_integer("moves", 8, "Self-play moves per timed call.")
+flags.DEFINE_integer("repeats", 3, "Timed calls after the warm-up; the best is reported.")
+FLAGS = flags.FLAGS
+
+SUBCOMMANDS = ("selfplay",)
+
+
+def _best_time(fn, *args):
+  import jax
+  jax.block_until_ready(fn(*args))  # compile + warm-up
+  best = float("inf")
+  for _ in range(FLAGS.repeats):
+    start = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    best = min(best, time.perf_counter() - start)
+  return best
+
+
+def machine() -> dict:
+  import jax
+  return {"machine": platform.node(), "cpu_count": os.cpu_count(),
+          "device_kind": jax.devices()[0].device_kind, "backend": jax.default_backend(),
+          "num_devices": jax.device_count(), "jax_version": jax.__version__}
+
+
+def bench_selfplay() -> dict:
+  import jax
+  import envs
+  from agents import search as search_lib
+  from zerogo import networks
+
+  envs.check_env_name(FLAGS.env)
+  env = envs.make(FLAGS.env)
+  if not env.is_perfect_information_two_player:
+    raise ValueError(f"selfplay needs a deterministic two-player game; {FLAGS.env!r} is not one")
+  bf16 = {"true": True, "false": False}.get(FLAGS.bf16, jax.default_backend() != "cpu")
+  batch = FLAGS.selfplay_batch_size
+  network = networks.make_network(env.num_actions, num_channels=FLAGS.num_channels,
+                                  num_blocks=FLAGS.num_blocks, bf16=bf16)
+  params = networks.init_params(network, env.observation_shape, jax.random.PRNGKey(0))
+  search = search_lib.make_search(env, network, search=FLAGS.search,
+                                  num_simulations=FLAGS.num_simulations)
+  evaluate = jax.jit(search_lib.make_evaluate(env, network))
+  game = envs.AutoReset(env)
+
+  @jax.jit
+  def play(params, states, key):
+    def move(states, k):
+      keys = jax.random.split(k, (batch, 2))
+      out = search(params, keys[:, 0], states)
+      states, _ = jax.vmap(game.step)(states, out.action, keys[:, 1])
+      return states, out.action
+    return jax.lax.scan(move, states, jax.random.split(key, FLAGS.moves))
+
+  states = jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(1), batch))
+  # Measure from mid-game positions, not only the empty board.
+  states, _ = play(params, states, jax.random.PRNGKey(2))
+  selfplay_s = _best_time(play, params, states, jax.random.PRNGKey(3))
+  eval_s = _best_time(evaluate, params, states)
+  positions_per_s = batch * FLAGS.moves / selfplay_s
+  simulations_per_s = positions_per_s * FLAGS.num_simulations
+  evaluations_per_s = batch / eval_s
+  return {"bench": "selfplay", "env": FLAGS.env, "selfplay_batch_size": batch,
+          "num_simulations": FLAGS.num_simulations, "search": FLAGS.search,
+          "num_channels": FLAGS.num_channels, "num_blocks": FLAGS.num_blocks, "bf16": bf16,
+          "positions_per_s": round(positions_per_s, 1),
+          "simulations_per_s": round(simulations_per_s, 1),
+          "evaluations_per_s": round(evaluations_per_s, 1),
+          "network_limit_ratio": round(simulations_per_s / evaluations_per_s, 4),
+          **machine()}
+
+
+def main(argv):
+  if len(argv) != 2 or argv[1] not in SUBCOMMANDS:
+    _common.die(f"usage: bench.py {{{','.join(SUBCOMMANDS)}}} [--flags]; got {argv[1:]}")
+  _common.quiet_logs()
+  import envs
+
+  def run():
+    print(json.dumps({"selfplay": bench_selfplay}[argv[1]]()), flush=True)
+
+  _common.run_guarded(run, (ValueError, envs.UnknownEnvError))
+
+
+if __name__ == "__main__":
+  app.run(main)

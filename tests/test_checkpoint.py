@@ -1,0 +1,112 @@
+"""Checkpoints: exact resume, kill -9 at any moment, clear errors."""
+
+import dataclasses
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+import zerogo
+from agents import alphazero_loop
+from zerogo import checkpoint, metrics
+from conftest import ROOT
+
+TINY_FLAGS = ["--env=tic_tac_toe", "--seed=5", "--num_iterations=6",
+              "--selfplay_batch_size=8", "--unroll_length=3", "--num_simulations=4",
+              "--max_num_considered_actions=4", "--num_channels=8", "--num_blocks=1",
+              "--replay_rows=8", "--train_batch_size=16", "--sgd_steps_per_iteration=2",
+              "--warmup_steps=2", "--eval_every=0", "--progress=false"]
+
+
+def _options(workdir, **kw):
+  return alphazero_loop.RunOptions(workdir=str(workdir), eval_every=0, progress=False,
+                                   checkpoint_every=kw.pop("checkpoint_every", 2), **kw)
+
+
+def _assert_trees_equal(a, b):
+  la, lb = jax.tree.leaves(a), jax.tree.leaves(b)
+  assert len(la) == len(lb)
+  for x, y in zip(la, lb):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_exact_resume_n_equals_half_restart_half(tiny_config, tmp_path):
+  straight = alphazero_loop.run(tiny_config, _options(tmp_path / "a"))
+  alphazero_loop.run(tiny_config, _options(tmp_path / "b", stop_at=2))
+  assert checkpoint.Checkpointer(str(tmp_path / "b" / "checkpoints")).latest_step() == 2
+  resumed = alphazero_loop.run(tiny_config, _options(tmp_path / "b"))
+  assert int(resumed.iteration) == tiny_config.num_iterations
+  _assert_trees_equal(straight.train, resumed.train)   # params and optimizer
+  _assert_trees_equal(straight.actor, resumed.actor)   # games and replay too
+  rows = metrics.read_jsonl(str(tmp_path / "b" / "metrics.jsonl"))
+  assert [r["iteration"] for r in rows] == list(range(1, tiny_config.num_iterations + 1))
+
+
+def test_resume_with_other_network_shape_is_a_clear_error(tiny_config, tmp_path):
+  alphazero_loop.run(dataclasses.replace(tiny_config, num_iterations=1), _options(tmp_path))
+  wider = dataclasses.replace(tiny_config, num_channels=16)
+  with pytest.raises(checkpoint.CheckpointError, match="--num_channels=8"):
+    alphazero_loop.run(wider, _options(tmp_path))
+  other_game = dataclasses.replace(tiny_config, env_id="connect_four")
+  with pytest.raises(checkpoint.CheckpointError, match="--env=tic_tac_toe"):
+    alphazero_loop.run(other_game, _options(tmp_path))
+
+
+def test_corrupt_or_missing_checkpoint_is_a_clear_error(tiny_config, tmp_path):
+  with pytest.raises(checkpoint.CheckpointError, match="does not exist"):
+    zerogo.load_agent(str(tmp_path / "nowhere"))
+  alphazero_loop.run(dataclasses.replace(tiny_config, num_iterations=1), _options(tmp_path))
+  agent = zerogo.load_agent(str(tmp_path))
+  assert agent.env_id == "tic_tac_toe"
+  # Truncate every data file of the params item.
+  for path in glob.glob(str(tmp_path / "checkpoints" / "1" / "params" / "**" / "*"),
+                        recursive=True):
+    if os.path.isfile(path):
+      open(path, "wb").close()
+  with pytest.raises(checkpoint.CheckpointError, match="unreadable or incomplete"):
+    zerogo.load_agent(str(tmp_path))
+
+
+def _launch(workdir, *extra):
+  env = dict(os.environ, JAX_NUM_CPU_DEVICES="1", PYTHONUNBUFFERED="1")
+  return subprocess.Popen([sys.executable, os.path.join(ROOT, "launch", "selfplay.py"),
+                           f"--workdir={workdir}", "--checkpoint_every=1", *TINY_FLAGS, *extra],
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_sigkill_mid_run_and_mid_save_loses_nothing(tmp_path):
+  reference = _launch(tmp_path / "ref")
+  assert reference.wait(timeout=600) == 0, reference.stderr.read()
+
+  victim_dir = tmp_path / "victim"
+  victim = _launch(victim_dir)
+  deadline = time.time() + 600
+  while not os.path.isdir(victim_dir / "checkpoints" / "3") and time.time() < deadline:
+    time.sleep(0.05)
+  victim.send_signal(signal.SIGKILL)
+  victim.wait()
+  steps = checkpoint.Checkpointer(str(victim_dir / "checkpoints")).all_steps()
+  assert steps and max(steps) < 6, "the run finished before it could be killed"
+  # A save that was cut off leaves orbax's temporary directory behind; fake
+  # one for the next step to prove a restart ignores it.
+  last = max(steps)
+  shutil.copytree(victim_dir / "checkpoints" / str(last),
+                  victim_dir / "checkpoints" / f"{last + 1}.orbax-checkpoint-tmp-1234")
+  os.remove(next(p for p in glob.glob(str(victim_dir / "checkpoints" /
+                                           f"{last + 1}.orbax-checkpoint-tmp-1234" / "**" / "*"),
+                                      recursive=True) if os.path.isfile(p)))
+
+  restarted = _launch(victim_dir)
+  assert restarted.wait(timeout=600) == 0, restarted.stderr.read()
+  logged = [r["iteration"] for r in metrics.read_jsonl(str(victim_dir / "metrics.jsonl"))]
+  assert logged == [1, 2, 3, 4, 5, 6], "iterations lost or logged twice"
+  final_ref = zerogo.load_agent(str(tmp_path / "ref")).params
+  final = zerogo.load_agent(str(victim_dir)).params
+  _assert_trees_equal(final_ref, final)

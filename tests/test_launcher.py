@@ -1,0 +1,80 @@
+"""launch/selfplay.py end to end: a tiny run, and bad input."""
+
+import json
+import os
+
+import jax
+import numpy as np
+import pytest
+
+import envs
+import zerogo
+from conftest import run_launcher
+from test_checkpoint import TINY_FLAGS
+
+
+def test_tiny_run_writes_everything_and_loads_as_an_agent(tmp_path):
+  workdir = tmp_path / "run"
+  flags = [f for f in TINY_FLAGS if not f.startswith(("--eval_every", "--num_iterations"))]
+  run_launcher("selfplay.py", f"--workdir={workdir}", *flags, "--num_iterations=2",
+               "--eval_every=2", "--eval_games=4", "--eval_uct_simulations=4",
+               "--checkpoint_every=1", devices=2)
+  flags_txt = (workdir / "flags.txt").read_text()
+  assert "--env=tic_tac_toe" in flags_txt and "--num_channels=8" in flags_txt
+  rows = [json.loads(l) for l in (workdir / "metrics.jsonl").read_text().splitlines()]
+  assert [r["iteration"] for r in rows] == [1, 2]
+  assert 0.0 <= rows[-1]["eval/random_win_rate"] <= 1.0 and "eval/uct_win_rate" in rows[-1]
+  assert any(name.startswith("events.out.tfevents")
+             for name in os.listdir(workdir / "tensorboard"))
+
+  agent = zerogo.load_agent(str(workdir))   # no flagfile needed
+  assert agent.env_id == "tic_tac_toe" and agent.num_simulations == 4
+  states = jax.vmap(agent.env.init)(jax.random.split(jax.random.PRNGKey(0), 5))
+  actions = jax.jit(agent.act)(states, jax.random.PRNGKey(1))
+  assert actions.dtype == np.int32 and actions.shape == (5,)
+  assert bool(np.asarray(states.legal_action_mask)[np.arange(5), np.asarray(actions)].all())
+  raw = zerogo.load_agent(str(workdir / "checkpoints" / "1"), num_simulations=0)
+  assert raw.num_simulations == 0 and raw.act(states, jax.random.PRNGKey(1)).shape == (5,)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--env=chekers"], "unknown game 'chekers'; valid names are"),
+    (["--selfplay_batch_size=6"], "divisible by the number of devices (4)"),
+    (["--flagfile=/nonexistent/x.flags"], "x.flags"),
+    (["--num_simulations=-1"], "--num_simulations must be at least 1"),
+    (["--search=alphabeta"], "search"),
+    (["--env=backgammon"], "deterministic two-player game"),
+])
+def test_bad_input_is_one_sentence_and_nonzero_exit(tmp_path, args, message):
+  proc = run_launcher("selfplay.py", f"--workdir={tmp_path}", *TINY_FLAGS, *args,
+                      devices=4, check=False, timeout=120)
+  assert proc.returncode != 0
+  assert "Traceback" not in proc.stderr
+  assert message in proc.stderr
+  assert not (tmp_path / "checkpoints").exists()
+
+
+def test_help_explains_the_flags():
+  proc = run_launcher("selfplay.py", "--helpshort", check=False, timeout=120)
+  text = proc.stdout + proc.stderr
+  for name in ("--workdir", "--env", "--num_simulations", "--search", "--checkpoint_every"):
+    assert name in text
+
+
+def test_every_flagfile_parses_and_validates():
+  from agents import alphazero
+  configs = os.path.join(os.path.dirname(os.path.dirname(__file__)), "launch", "configs")
+  names = sorted(f[:-6] for f in os.listdir(configs) if f.endswith(".flags"))
+  assert {"tic_tac_toe", "connect_four", "othello", "go_9x9", "go_19x19"} <= set(names)
+  for name in names:
+    values = {}
+    for line in open(os.path.join(configs, name + ".flags")):
+      if line.startswith("--"):
+        key, value = line.strip()[2:].split("=", 1)
+        values[key] = value
+    envs.check_env_name(values["env"])
+    fields = {f: type(getattr(alphazero.AlphaZeroConfig(), f))
+              for f in alphazero.AlphaZeroConfig.__dataclass_fields__}
+    kwargs = {("env_id" if k == "env" else k): v for k, v in values.items()}
+    kwargs = {k: fields[k](v) for k, v in kwargs.items() if k in fields}
+    alphazero.validate(alphazero.AlphaZeroConfig(**kwargs), num_devices=1)
