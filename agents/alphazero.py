@@ -23,6 +23,7 @@ import optax
 
 import envs
 from agents import search as search_lib
+from envs import symmetry
 from zerogo import learner, networks, replay, sharding
 
 
@@ -38,6 +39,7 @@ class AlphaZeroConfig:
   num_simulations: int = 32
   search: str = "gumbel"              # or "puct"
   max_num_considered_actions: int = 16
+  gumbel_scale: float = 1.0           # gumbel only: 0 plays the search's best move
   dirichlet_alpha: float = 0.3        # puct only
   dirichlet_fraction: float = 0.25    # puct only
   # Network.
@@ -52,6 +54,7 @@ class AlphaZeroConfig:
   weight_decay: float = 1e-4
   warmup_steps: int = 50
   value_loss_weight: float = 1.0
+  augment: bool = True                # random board symmetry per training example
 
   @property
   def samples_per_slot(self) -> int:
@@ -91,6 +94,8 @@ def validate(config: AlphaZeroConfig, num_devices: int) -> None:
         f"--train_batch_size={config.train_batch_size} must be a multiple of "
         f"--selfplay_batch_size={config.selfplay_batch_size} (each game slot "
         f"contributes the same number of positions to a batch)")
+  if config.gumbel_scale < 0:
+    raise ValueError(f"--gumbel_scale must be >= 0, got {config.gumbel_scale}")
   if config.learning_rate <= 0:
     raise ValueError(f"--learning_rate must be positive, got {config.learning_rate}")
 
@@ -172,6 +177,7 @@ def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
   search = search_lib.make_search(
       env, network, search=config.search, num_simulations=config.num_simulations,
       max_num_considered_actions=config.max_num_considered_actions,
+      gumbel_scale=config.gumbel_scale,
       dirichlet_fraction=config.dirichlet_fraction,
       dirichlet_alpha=config.dirichlet_alpha)
   loss_fn = make_loss_fn(config, network)
@@ -212,6 +218,13 @@ def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
     def sgd(train, k):
       slot_keys = per_game_keys(jax.random.fold_in(sgd_key, k), num_local)
       batch = replay.sample(actor.replay, slot_keys, config.samples_per_slot)
+      if config.augment:
+        per_slot = config.samples_per_slot
+        example_keys = jax.vmap(lambda k: jax.random.split(
+            jax.random.fold_in(k, 1), per_slot))(slot_keys).reshape(-1)
+        observation, policy = symmetry.augment(
+            config.env_id, example_keys, batch.observation, batch.policy)
+        batch = batch.replace(observation=observation, policy=policy)
       return learner.sgd_step(train, batch, loss_fn=loss_fn, optimizer=optimizer)
 
     # A Python loop, not lax.scan: XLA:CPU runs convolution gradients inside a

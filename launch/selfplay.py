@@ -17,15 +17,9 @@ from absl import app, flags  # noqa: E402
 
 from launch import _common  # noqa: E402
 
-_D = agents_defaults = None  # filled below from the config dataclass
+from agents.alphazero import AlphaZeroConfig  # noqa: E402
 
-
-def _defaults():
-  from agents.alphazero import AlphaZeroConfig
-  return AlphaZeroConfig()
-
-
-_D = _defaults()
+_D = AlphaZeroConfig()  # flag defaults are the library's defaults
 
 flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics and flags.txt; "
                     "an existing one is resumed.", required=True)
@@ -43,6 +37,9 @@ flags.DEFINE_enum("search", _D.search, ["gumbel", "puct"],
                   "gumbel: Gumbel MuZero policy; puct: MuZero PUCT with Dirichlet noise.")
 flags.DEFINE_integer("max_num_considered_actions", _D.max_num_considered_actions,
                      "Gumbel search: actions sampled at the root.")
+flags.DEFINE_float("gumbel_scale", _D.gumbel_scale,
+                   "Gumbel search: scale of the Gumbel noise on the played move in self-play "
+                   "(exploration; the policy target does not depend on it).")
 flags.DEFINE_float("dirichlet_alpha", _D.dirichlet_alpha, "PUCT root noise concentration.")
 flags.DEFINE_float("dirichlet_fraction", _D.dirichlet_fraction, "PUCT root noise weight.")
 flags.DEFINE_integer("num_channels", _D.num_channels, "Width of the residual tower.")
@@ -58,6 +55,8 @@ flags.DEFINE_integer("sgd_steps_per_iteration", _D.sgd_steps_per_iteration,
 flags.DEFINE_float("learning_rate", _D.learning_rate, "Peak AdamW learning rate (cosine decay).")
 flags.DEFINE_float("weight_decay", _D.weight_decay, "AdamW weight decay.")
 flags.DEFINE_integer("warmup_steps", _D.warmup_steps, "Linear learning-rate warm-up, in SGD steps.")
+flags.DEFINE_bool("augment", _D.augment, "Train on a random board symmetry of each sampled "
+                  "position (8 for square boards, 2 for connect four, none otherwise).")
 flags.DEFINE_float("value_loss_weight", _D.value_loss_weight, "Weight of the value loss.")
 flags.DEFINE_integer("checkpoint_every", 10, "Save every this many iterations (and at the end).")
 flags.DEFINE_integer("max_checkpoints", 3, "Checkpoints kept in <workdir>/checkpoints.")
@@ -74,19 +73,18 @@ FLAGS = flags.FLAGS
 
 def _config():
   import jax
-  from agents.alphazero import AlphaZeroConfig
   bf16 = {"true": True, "false": False}.get(FLAGS.bf16, jax.default_backend() != "cpu")
   return AlphaZeroConfig(
       env_id=FLAGS.env, seed=FLAGS.seed, num_iterations=FLAGS.num_iterations,
       selfplay_batch_size=FLAGS.selfplay_batch_size, unroll_length=FLAGS.unroll_length,
       num_simulations=FLAGS.num_simulations, search=FLAGS.search,
       max_num_considered_actions=FLAGS.max_num_considered_actions,
-      dirichlet_alpha=FLAGS.dirichlet_alpha, dirichlet_fraction=FLAGS.dirichlet_fraction,
+      gumbel_scale=FLAGS.gumbel_scale, dirichlet_alpha=FLAGS.dirichlet_alpha, dirichlet_fraction=FLAGS.dirichlet_fraction,
       num_channels=FLAGS.num_channels, num_blocks=FLAGS.num_blocks, bf16=bf16,
       replay_rows=FLAGS.replay_rows, train_batch_size=FLAGS.train_batch_size,
       sgd_steps_per_iteration=FLAGS.sgd_steps_per_iteration,
       learning_rate=FLAGS.learning_rate, weight_decay=FLAGS.weight_decay,
-      warmup_steps=FLAGS.warmup_steps, value_loss_weight=FLAGS.value_loss_weight)
+      warmup_steps=FLAGS.warmup_steps, value_loss_weight=FLAGS.value_loss_weight, augment=FLAGS.augment)
 
 
 def main(argv):
