@@ -36,6 +36,12 @@ def test_tiny_run_writes_everything_and_loads_as_an_agent(tmp_path):
   raw = zerogo.load_agent(str(workdir / "checkpoints" / "1"), num_simulations=0)
   assert raw.num_simulations == 0 and raw.act(states, jax.random.PRNGKey(1)).shape == (5,)
 
+  proc = run_launcher("evaluate.py", f"--checkpoint={workdir}", "--opponent=uct:2",
+                      "--games=4", "--batch=4", "--num_simulations=2")
+  result = json.loads(proc.stdout.strip().splitlines()[-1])
+  assert result["games"] == 4 and result["wins"] + result["draws"] + result["losses"] == 4
+  assert result["first_wins"] + result["second_wins"] == result["wins"]
+
 
 @pytest.mark.parametrize("args,message", [
     (["--env=chekers"], "unknown game 'chekers'; valid names are"),
@@ -78,3 +84,22 @@ def test_every_flagfile_parses_and_validates():
     kwargs = {("env_id" if k == "env" else k): v for k, v in values.items()}
     kwargs = {k: fields[k](v) for k, v in kwargs.items() if k in fields}
     alphazero.validate(alphazero.AlphaZeroConfig(**kwargs), num_devices=1)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--checkpoint=/nonexistent"], "no checkpoint at /nonexistent"),
+    (["--checkpoint=.", "--opponent=uct:x"], "no checkpoint"),
+    (["--checkpoint=/tmp", "--games=3"], "must be even"),
+])
+def test_evaluate_bad_input(args, message):
+  proc = run_launcher("evaluate.py", *args, check=False, timeout=120)
+  assert proc.returncode != 0 and "Traceback" not in proc.stderr
+  assert message in proc.stderr
+
+
+def test_evaluate_unknown_opponent_names_the_choices():
+  import envs
+  from launch.evaluate import make_opponent
+  with pytest.raises(ValueError, match="use random or uct:N"):
+    make_opponent("minimax", envs.make("tic_tac_toe"))
+  assert make_opponent("uct:3", envs.make("tic_tac_toe")).name == "uct:3"

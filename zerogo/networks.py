@@ -50,9 +50,13 @@ class AlphaZeroNet(nn.Module):
       x = nn.relu(nn.LayerNorm(dtype=self.dtype)(x))
       for _ in range(self.num_blocks):
         x = ResidualBlock(self.num_channels, dtype=self.dtype)(x)
+      # Both heads normalise before their ReLU. A bare 1-channel value conv
+      # (AlphaZero has BatchNorm there) can go all-negative and leave the
+      # value head dead: seen on connect four, value stuck at a constant.
       policy = nn.Conv(2, (1, 1), dtype=self.dtype)(x)
       policy = nn.relu(nn.LayerNorm(dtype=self.dtype)(policy))
-      value = nn.relu(nn.Conv(1, (1, 1), dtype=self.dtype)(x))
+      value = nn.Conv(2, (1, 1), dtype=self.dtype)(x)
+      value = nn.relu(nn.LayerNorm(dtype=self.dtype)(value))
       policy = policy.reshape(policy.shape[0], -1)
       value = value.reshape(value.shape[0], -1)
     else:

@@ -1,0 +1,81 @@
+r"""Play a trained agent against a fixed opponent and print the result.
+
+  python launch/evaluate.py --checkpoint=runs/c4 --opponent=uct:200 --games=256
+
+Colours alternate (the agent moves first in half of the games). Prints one
+JSON line: wins, draws, losses, score and win rate with a 95% interval.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app, flags  # noqa: E402
+
+from launch import _common  # noqa: E402
+
+flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir.", required=True)
+flags.DEFINE_integer("num_simulations", None, "Search budget of the agent "
+                     "(default: what it trained with; 0 = raw policy).")
+flags.DEFINE_string("opponent", "random", "random or uct:N (random-rollout UCT, N simulations).")
+flags.DEFINE_integer("games", 256, "Games to play (even: half with each colour).")
+flags.DEFINE_integer("batch", 128, "Games played at once.")
+flags.DEFINE_integer("seed", 0, "Seed of the match.")
+FLAGS = flags.FLAGS
+
+
+def make_opponent(spec: str, env):
+  from agents import baselines
+  if spec == "random":
+    return baselines.random_agent(env)
+  name, _, count = spec.partition(":")
+  if name == "uct" and count.isdigit() and int(count) > 0:
+    return baselines.uct_agent(env, int(count))
+  raise ValueError(f"unknown opponent {spec!r}; use random or uct:N with N > 0")
+
+
+def main(argv):
+  if len(argv) > 1:
+    _common.die(f"unexpected arguments {argv[1:]}")
+  _common.quiet_logs()
+  import jax
+  import zerogo
+  from zerogo import arena
+
+  def run():
+    if FLAGS.games < 2 or FLAGS.games % 2 or FLAGS.batch < 2 or FLAGS.batch % 2:
+      raise ValueError("--games and --batch must be even and at least 2")
+    agent = zerogo.load_agent(FLAGS.checkpoint, num_simulations=FLAGS.num_simulations)
+    opponent = make_opponent(FLAGS.opponent, agent.env)
+    totals = {"wins": 0, "draws": 0, "losses": 0, "first_wins": 0, "second_wins": 0}
+    played = 0
+    while played < FLAGS.games:
+      n = min(FLAGS.batch, FLAGS.games - played)
+      key = jax.random.fold_in(jax.random.PRNGKey(FLAGS.seed), played)
+      result = arena.play_match(agent, opponent, key, n)
+      summary = result.summary()
+      for k in ("wins", "draws", "losses"):
+        totals[k] += summary[k]
+      wins, first = (jax.device_get(result.score) == 1), jax.device_get(result.a_first)
+      totals["first_wins"] += int((wins & first).sum())
+      totals["second_wins"] += int((wins & ~first).sum())
+      played += n
+    rate = totals["wins"] / played
+    half_width = 1.96 * math.sqrt(max(rate * (1 - rate), 1e-12) / played)
+    print(json.dumps({"agent": agent.name, "env": agent.env_id,
+                      "num_simulations": agent.num_simulations,
+                      "opponent": FLAGS.opponent, "games": played, **totals,
+                      "score": (totals["wins"] + 0.5 * totals["draws"]) / played,
+                      "win_rate": rate, "win_rate_95ci": [max(0.0, rate - half_width),
+                                                         min(1.0, rate + half_width)]}))
+
+  _common.run_guarded(run, (ValueError, zerogo.CheckpointError))
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,45 @@
+"""The AlphaZero network's outputs and its value head's health."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import envs
+from zerogo import networks
+
+
+@pytest.mark.parametrize("env_id", ["tic_tac_toe", "connect_four", "go_9x9", "backgammon"])
+def test_shapes_ranges_and_bf16(env_id):
+  env = envs.make(env_id)
+  obs = jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(0), 3)).observation
+  for bf16 in (False, True):
+    net = networks.make_network(env.num_actions, num_channels=8, num_blocks=1, bf16=bf16)
+    params = networks.init_params(net, env.observation_shape, jax.random.PRNGKey(1))
+    assert all(p.dtype == jnp.float32 for p in jax.tree.leaves(params))
+    logits, value = net.apply(params, obs)
+    assert logits.shape == (3, env.num_actions) and value.shape == (3,)
+    assert logits.dtype == jnp.float32 and value.dtype == jnp.float32
+    assert bool((jnp.abs(value) <= 1.0).all())
+
+
+def test_value_head_is_alive_at_init_across_seeds():
+  """Regression: an unnormalised 1-channel value conv went all-negative and
+  the ReLU after it made the value a constant. The value must vary with
+  the position for every seed."""
+  env = envs.make("connect_four")
+  states = jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(0), 64))
+  keys = jax.random.split(jax.random.PRNGKey(1), 64)
+  for i in range(6):   # a few random moves: distinct positions
+    logits = jnp.where(states.legal_action_mask, 0.0, -jnp.inf)
+    actions = jax.vmap(jax.random.categorical)(jax.random.split(keys[i], 64), logits)
+    states = jax.vmap(env.step)(states, actions, keys)
+  net = networks.make_network(env.num_actions, num_channels=32, num_blocks=3)
+  for seed in range(4):
+    params = networks.init_params(net, env.observation_shape, jax.random.PRNGKey(seed))
+    # Drive the value conv all-negative, as training did: the head must
+    # still see the position (Conv_0 is the stem, Conv_1 policy, Conv_2 value).
+    head = params["params"]["Conv_2"]
+    params["params"]["Conv_2"] = dict(head, bias=head["bias"] - 100.0)
+    _, value = net.apply(params, states.observation)
+    assert float(np.std(np.asarray(value))) > 1e-4, seed
