@@ -73,24 +73,39 @@ def reachable_states(env):
   return jax.tree.map(lambda *xs: jnp.concatenate(xs), *kept)
 
 
-def optimal_move_rate(agent, states, key=jax.random.PRNGKey(0), chunk=1024) -> float:
-  """Fraction of `states` where `agent` plays a minimax-optimal move."""
-  act = jax.jit(agent.apply)
+CHUNK = 512
+
+
+def act_in_chunks(agent, states, key) -> np.ndarray:
+  """Agent moves for any number of states, in fixed-size (padded) chunks so
+  the agent compiles once."""
+  act = _compiled(agent)
   n = states.current_player.shape[0]
-  good = 0
-  for start in range(0, n, chunk):
-    part = jax.tree.map(lambda x: x[start:start + chunk], states)
-    actions = np.asarray(act(agent.params, part, jax.random.fold_in(key, start)))
-    obs = np.asarray(part.observation)
-    good += sum(int(a) in optimal_actions(o) for a, o in zip(actions, obs))
-  return good / n
+  out = []
+  for start in range(0, n, CHUNK):
+    idx = np.minimum(np.arange(start, start + CHUNK), n - 1)
+    part = jax.tree.map(lambda x: x[idx], states)
+    out.append(np.asarray(act(agent.params, part, jax.random.fold_in(key, start))))
+  return np.concatenate(out)[:n]
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(agent):
+  return jax.jit(agent.apply)
+
+
+def optimal_move_rate(agent, states, key=jax.random.PRNGKey(0)) -> float:
+  """Fraction of `states` where `agent` plays a minimax-optimal move."""
+  actions = act_in_chunks(agent, states, key)
+  obs = np.asarray(states.observation)
+  good = sum(int(a) in optimal_actions(o) for a, o in zip(actions, obs))
+  return good / len(actions)
 
 
 def games_against_minimax(agent, env, key=jax.random.PRNGKey(0)):
   """Plays `agent` against exact minimax from both seats, following *every*
   minimax-optimal reply (the agent itself is deterministic). Returns the
   agent's result (+1/0/-1) in every distinct game."""
-  act = jax.jit(agent.apply)
   step = jax.jit(jax.vmap(env.step))
   start = env.init(jax.random.PRNGKey(0))
   results = []
@@ -108,8 +123,8 @@ def games_against_minimax(agent, env, key=jax.random.PRNGKey(0)):
       parents, actions = [], []
       if turn.any():
         mine = np.nonzero(turn)[0]
-        chosen = np.asarray(act(agent.params, jax.tree.map(lambda x: x[mine], frontier),
-                                jax.random.fold_in(key, depth)))
+        chosen = act_in_chunks(agent, jax.tree.map(lambda x: x[mine], frontier),
+                               jax.random.fold_in(key, depth))
         parents += mine.tolist()
         actions += chosen.tolist()
       for i in np.nonzero(~turn)[0]:

@@ -57,8 +57,13 @@ def _alphazero_agent(meta: dict, directory: str, step: int,
       **{k: v for k, v in meta["config"].items() if k in fields})
   env = envs.make(config.env_id)
   network = alphazero.make_network(config, env)
-  template = jax.eval_shape(
-      lambda: networks.init_params(network, env.observation_shape, jax.random.PRNGKey(0)))
+  # Restore onto one local device whatever mesh saved it: a checkpoint from
+  # many devices opens on a laptop for evaluation and play.
+  local = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  template = jax.tree.map(
+      lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=local),
+      jax.eval_shape(lambda: networks.init_params(
+          network, env.observation_shape, jax.random.PRNGKey(0))))
   params = checkpoint.Checkpointer(directory, read_only=True).restore_params(step, template)
   sims = config.num_simulations if num_simulations is None else num_simulations
   if sims < 0:
