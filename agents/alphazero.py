@@ -305,10 +305,11 @@ class AlphaZero:
 
 
 def make_train(config: AlphaZeroConfig, mesh=None):
-  """Pure `train() -> (RunState, metrics stacked over iterations)`.
+  """`train() -> (RunState, metrics stacked over iterations)`.
 
-  The whole run as one function (no checkpoints, no logging): handy for
-  tests and for sweeps; the launcher uses `AlphaZero.step` in a host loop.
+  The whole run in one call, without checkpoints or logging (handy for tests
+  and sweeps); the launcher drives `AlphaZero.step` from agents/alphazero_loop.
+  Each iteration is one compiled program; the loop over them is on the host.
   """
   az = AlphaZero(config, mesh)
 

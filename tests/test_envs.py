@@ -1,7 +1,5 @@
 """One conformance suite for every registered env, plus the wrappers."""
 
-import functools
-
 import chex
 import jax
 import jax.numpy as jnp
@@ -22,8 +20,8 @@ def _random_games(env, num_games: int, num_steps: int, key):
     action = jax.vmap(lambda kk, m: jax.random.categorical(kk, jnp.where(m, 0.0, -jnp.inf)))(keys, legal)
     was_legal = jnp.take_along_axis(legal, action[:, None], axis=1)[:, 0]
     carry, info = jax.vmap(game.step)(carry, action, jax.random.split(step_key, num_games))
-    obs = jax.vmap(env.observe)(carry[0])
-    return carry, (was_legal, info.rewards, info.done, obs.shape == obs.shape, carry[1].finished)
+    chex.assert_shape(jax.vmap(env.observe)(carry[0]), (num_games, *env.observation_shape))
+    return carry, (was_legal, info.rewards, info.done, carry[1].finished)
 
   @jax.jit
   def run(key):
@@ -45,7 +43,7 @@ def test_conformance_random_games_under_jit(name):
   chex.assert_shape(state.rewards, (env.num_players,))
   assert state.legal_action_mask.any()
 
-  (final, stats), (was_legal, rewards, done, _, finished) = _random_games(
+  (final, stats), (was_legal, rewards, done, finished) = _random_games(
       env, num_games=4, num_steps=64, key=jax.random.PRNGKey(1))
   assert bool(was_legal.all()), "a random legal action was reported illegal"
   assert np.isfinite(np.asarray(rewards)).all()
