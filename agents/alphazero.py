@@ -154,11 +154,16 @@ def run_state_specs() -> RunState:
   return RunState(train=R, actor=sharding.SHARDED, key=R, iteration=R)
 
 
+def _per_field(fn, state: RunState, mesh) -> RunState:
+  """Applies fn(NamedSharding, subtree) to each RunState field with its spec."""
+  specs = run_state_specs()
+  return RunState(**{name: fn(jax.sharding.NamedSharding(mesh, getattr(specs, name)),
+                              getattr(state, name))
+                     for name in ("train", "actor", "key", "iteration")})
+
+
 def place(state: RunState, mesh) -> RunState:
-  return RunState(train=sharding.replicate(state.train, mesh),
-                  actor=sharding.shard(state.actor, mesh),
-                  key=sharding.replicate(state.key, mesh),
-                  iteration=sharding.replicate(state.iteration, mesh))
+  return _per_field(lambda named, tree: jax.device_put(tree, named), state, mesh)
 
 
 def make_loss_fn(config: AlphaZeroConfig, network) -> Any:
@@ -293,15 +298,9 @@ class AlphaZero:
     """Shapes, dtypes and shardings of a RunState, for checkpoint restores."""
     shapes = jax.eval_shape(lambda: init_run_state(
         self.config, self.env, self.network, self.optimizer))
-    specs = run_state_specs()
-    def with_sharding(spec, tree):
-      named = jax.sharding.NamedSharding(self.mesh, spec)
-      return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype,
-                                                         sharding=named), tree)
-    return RunState(train=with_sharding(specs.train, shapes.train),
-                    actor=with_sharding(specs.actor, shapes.actor),
-                    key=with_sharding(specs.key, shapes.key),
-                    iteration=with_sharding(specs.iteration, shapes.iteration))
+    return _per_field(lambda named, tree: jax.tree.map(
+        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=named), tree),
+        shapes, self.mesh)
 
 
 def make_train(config: AlphaZeroConfig, mesh=None):

@@ -32,6 +32,12 @@ def _program_flags(module_name: str) -> set[str]:
   return {f.name for f in flags.FLAGS.get_flags_for_module(module_name)}
 
 
+def resolve_bf16(value: str) -> bool:
+  """--bf16: 'true', 'false', or 'auto' (on for GPU/TPU, off on CPU)."""
+  import jax
+  return {"true": True, "false": False}.get(value, jax.default_backend() != "cpu")
+
+
 def quiet_logs() -> None:
   # Orbax and absl log every save at INFO; the progress bar says enough.
   logging.set_verbosity(logging.WARNING)

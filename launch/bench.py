@@ -68,7 +68,7 @@ def bench_selfplay() -> dict:
   env = envs.make(FLAGS.env)
   if not env.is_perfect_information_two_player:
     raise ValueError(f"selfplay needs a deterministic two-player game; {FLAGS.env!r} is not one")
-  bf16 = {"true": True, "false": False}.get(FLAGS.bf16, jax.default_backend() != "cpu")
+  bf16 = _common.resolve_bf16(FLAGS.bf16)
   batch = FLAGS.selfplay_batch_size
   network = networks.make_network(env.num_actions, num_channels=FLAGS.num_channels,
                                   num_blocks=FLAGS.num_blocks, bf16=bf16)

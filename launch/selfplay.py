@@ -72,8 +72,7 @@ FLAGS = flags.FLAGS
 
 
 def _config():
-  import jax
-  bf16 = {"true": True, "false": False}.get(FLAGS.bf16, jax.default_backend() != "cpu")
+  bf16 = _common.resolve_bf16(FLAGS.bf16)
   return AlphaZeroConfig(
       env_id=FLAGS.env, seed=FLAGS.seed, num_iterations=FLAGS.num_iterations,
       selfplay_batch_size=FLAGS.selfplay_batch_size, unroll_length=FLAGS.unroll_length,
