@@ -45,6 +45,7 @@ class AlphaZeroConfig:
   # Network.
   num_channels: int = 64
   num_blocks: int = 4
+  torso: str = "conv"                 # "mlp": flatten the board, dense layers
   bf16: bool = False
   # Learning.
   replay_rows: int = 64               # positions kept per game slot
@@ -65,7 +66,7 @@ class AlphaZeroConfig:
     return self.num_iterations * self.sgd_steps_per_iteration
 
   # Fields that fix the shape of a checkpoint: a restore must agree on them.
-  SHAPE_FIELDS = ("env_id", "num_channels", "num_blocks", "selfplay_batch_size",
+  SHAPE_FIELDS = ("env_id", "num_channels", "num_blocks", "torso", "selfplay_batch_size",
                   "replay_rows")
 
 
@@ -77,6 +78,8 @@ def validate(config: AlphaZeroConfig, num_devices: int) -> None:
     raise ValueError(
         f"AlphaZero needs a deterministic two-player game with perfect "
         f"information; {config.env_id!r} is not one (try connect_four or go_9x9)")
+  if config.torso not in networks.TORSOS:
+    raise ValueError(f"--torso={config.torso!r} is not one of {', '.join(networks.TORSOS)}")
   if config.search not in search_lib.SEARCHES:
     raise ValueError(f"--search={config.search!r} is not one of "
                      f"{', '.join(search_lib.SEARCHES)}")
@@ -124,7 +127,8 @@ class RunState:
 
 def make_network(config: AlphaZeroConfig, env) -> networks.AlphaZeroNet:
   return networks.make_network(env.num_actions, num_channels=config.num_channels,
-                               num_blocks=config.num_blocks, bf16=config.bf16)
+                               num_blocks=config.num_blocks, torso=config.torso,
+                               bf16=config.bf16)
 
 
 def make_optimizer(config: AlphaZeroConfig) -> optax.GradientTransformation:

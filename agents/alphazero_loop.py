@@ -39,6 +39,15 @@ def _config_dict(config: alphazero.AlphaZeroConfig) -> dict:
   return dataclasses.asdict(config)
 
 
+def save_checkpoint(ckpt: checkpoint.Checkpointer, config: alphazero.AlphaZeroConfig,
+                    state: alphazero.RunState, iteration: int, flags_text: str = "") -> None:
+  """Saves params, the whole run state and what rebuilds the network."""
+  meta = {"algorithm": ALGORITHM, "config": _config_dict(config),
+          "iteration": iteration, "flags": flags_text,
+          "jax_version": jax.__version__, "num_devices": jax.device_count()}
+  ckpt.save(iteration, params=state.train.params, state=state, meta=meta)
+
+
 def check_compatible(stored: dict, config: alphazero.AlphaZeroConfig, where: str) -> list[str]:
   """Raises CheckpointError if the stored run cannot continue as `config`;
   returns the names of other fields that differ (the run continues, but is
@@ -47,7 +56,8 @@ def check_compatible(stored: dict, config: alphazero.AlphaZeroConfig, where: str
     raise checkpoint.CheckpointError(
         f"{where} holds a {stored.get('algorithm')!r} run, not an AlphaZero run; "
         "use another --workdir")
-  saved = stored["config"]
+  # Fields added after a checkpoint was written take their defaults.
+  saved = {**_config_dict(alphazero.AlphaZeroConfig()), **stored["config"]}
   for name in alphazero.AlphaZeroConfig.SHAPE_FIELDS:
     if saved.get(name) != getattr(config, name):
       raise checkpoint.CheckpointError(
@@ -106,10 +116,7 @@ def run(config: alphazero.AlphaZeroConfig, options: RunOptions) -> alphazero.Run
   evaluator = Evaluator(az, options) if options.eval_every > 0 else None
 
   def save(state, iteration):
-    meta = {"algorithm": ALGORITHM, "config": _config_dict(config),
-            "iteration": iteration, "flags": options.flags_text,
-            "jax_version": jax.__version__, "num_devices": jax.device_count()}
-    ckpt.save(iteration, params=state.train.params, state=state, meta=meta)
+    save_checkpoint(ckpt, config, state, iteration, options.flags_text)
 
   bar = metrics_lib.progress_bar(config.num_iterations, initial=start,
                                  desc=f"alphazero {config.env_id}") if options.progress else None

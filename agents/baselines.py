@@ -105,3 +105,67 @@ def uct_agent(env, num_simulations: int, *, exploration: float = 2.0) -> Agent:
 
   return Agent(name=f"uct:{num_simulations}", env_id=env.id, env=env,
                apply=apply, params=())
+
+
+# ---------------------------------------------------------------------------
+# Exact minimax, for games small enough to tabulate (tic-tac-toe).
+
+_TTT_LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8),
+              (0, 4, 8), (2, 4, 6))
+MINIMAX_GAMES = ("tic_tac_toe",)
+
+
+@functools.lru_cache(maxsize=1)
+def _tic_tac_toe_table():
+  """[3**9, 9] float32: value (+1/0/-1) of each move for the player to move,
+  indexed by sum(cell_i * 3**i) with cell 1 = mover's mark, 2 = opponent's;
+  -2 marks an occupied cell."""
+  import numpy as np
+  powers = 3 ** np.arange(9)
+  table = np.full((3 ** 9, 9), -2.0, np.float32)
+  memo: dict[tuple, int] = {}
+
+  def negamax(cells: tuple) -> int:
+    # Value for the player to move (marks 1); the opponent (2) just moved.
+    if cells in memo:
+      return memo[cells]
+    if any(all(cells[i] == 2 for i in line) for line in _TTT_LINES):
+      value = -1
+    elif all(cells):
+      value = 0
+    else:
+      values = []
+      for i in range(9):
+        if cells[i] == 0:
+          child = tuple({1: 2, 2: 1}.get(c, 0) for c in cells[:i] + (1,) + cells[i + 1:])
+          values.append(-negamax(child))
+      value = max(values)
+      row = int(np.dot(cells, powers))
+      for i, v in zip([i for i in range(9) if cells[i] == 0], values):
+        table[row, i] = v
+    memo[cells] = value
+    return value
+
+  negamax((0,) * 9)  # visits every reachable position, from the mover's side
+  return table, powers
+
+
+def minimax_agent(env) -> Agent:
+  """Perfect play from a precomputed game-theoretic table; ties between
+  equally good moves are broken at random."""
+  if env.id not in MINIMAX_GAMES:
+    raise ValueError(f"minimax is exact only for {', '.join(MINIMAX_GAMES)}, "
+                     f"not {env.id}")
+  table, powers = _tic_tac_toe_table()
+  table, powers = jnp.asarray(table), jnp.asarray(powers, jnp.int32)
+
+  def apply(params, states, key):
+    del params
+    obs = states.observation.reshape(states.observation.shape[0], 9, 2)
+    cells = obs[..., 0].astype(jnp.int32) + 2 * obs[..., 1].astype(jnp.int32)
+    values = table[cells @ powers]
+    noise = jax.random.uniform(key, values.shape, maxval=1e-3)
+    values = jnp.where(states.legal_action_mask, values + noise, -jnp.inf)
+    return jnp.argmax(values, axis=-1).astype(jnp.int32)
+
+  return Agent(name="minimax", env_id=env.id, env=env, apply=apply, params=())

@@ -27,17 +27,26 @@ BOARD_GAMES = (
 )
 
 
+# Longest possible game in moves (pgx's own move limits where it has them);
+# matches record this many moves per game.
+MAX_GAME_LENGTH = {"tic_tac_toe": 9, "connect_four": 42, "othello": 128, "hex": 122,
+                   "go_9x9": 2 * 81, "go_19x19": 2 * 361}
+
+
 class BoardEnv:
   """A pgx game. States are pgx `State`s; actions are int32 indices."""
 
-  def __init__(self, env_id: str):
+  def __init__(self, env_id: str, pgx_env=None):
     self.id = env_id
-    self._pgx = pgx.make(env_id)
+    self._pgx = pgx.make(env_id) if pgx_env is None else pgx_env
     self.num_actions = int(self._pgx.num_actions)
     self.num_players = int(self._pgx.num_players)
     self.observation_shape = tuple(int(d) for d in self._pgx.observation_shape)
     self.is_perfect_information_two_player = (
         env_id in PERFECT_INFORMATION_TWO_PLAYER)
+    self.max_game_length = MAX_GAME_LENGTH.get(env_id, 1024)
+    if env_id.startswith("go_"):
+      self.komi = float(self._pgx._game.komi)
 
   def init(self, key: jax.Array):
     return self._pgx.init(key)

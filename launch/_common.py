@@ -38,9 +38,11 @@ def resolve_bf16(value: str) -> bool:
   return {"true": True, "false": False}.get(value, jax.default_backend() != "cpu")
 
 
-def quiet_logs() -> None:
+def quiet_logs(level: int = logging.WARNING) -> None:
   # Orbax and absl log every save at INFO; the progress bar says enough.
-  logging.set_verbosity(logging.WARNING)
+  # Tools that only read checkpoints pass ERROR: orbax warns on every
+  # read-only open.
+  logging.set_verbosity(level)
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 

@@ -42,7 +42,7 @@ def make_opponent(spec: str, env):
 def main(argv):
   if len(argv) > 1:
     _common.die(f"unexpected arguments {argv[1:]}")
-  _common.quiet_logs()
+  _common.quiet_logs(_common.logging.ERROR)
   import jax
   import zerogo
   from zerogo import arena

@@ -43,7 +43,10 @@ flags.DEFINE_float("gumbel_scale", _D.gumbel_scale,
 flags.DEFINE_float("dirichlet_alpha", _D.dirichlet_alpha, "PUCT root noise concentration.")
 flags.DEFINE_float("dirichlet_fraction", _D.dirichlet_fraction, "PUCT root noise weight.")
 flags.DEFINE_integer("num_channels", _D.num_channels, "Width of the residual tower.")
-flags.DEFINE_integer("num_blocks", _D.num_blocks, "Residual blocks in the tower.")
+flags.DEFINE_integer("num_blocks", _D.num_blocks, "Residual blocks in the tower (layers of the MLP).")
+flags.DEFINE_enum("torso", _D.torso, ["conv", "mlp"],
+                  "conv: AlphaZero residual conv tower; mlp: flattened board through "
+                  "dense layers of width --num_channels (much cheaper on small boards).")
 flags.DEFINE_enum("bf16", "auto", ["auto", "true", "false"],
                   "bfloat16 activations; auto = on for GPU/TPU, off on CPU.")
 flags.DEFINE_integer("replay_rows", _D.replay_rows,
@@ -79,7 +82,8 @@ def _config():
       num_simulations=FLAGS.num_simulations, search=FLAGS.search,
       max_num_considered_actions=FLAGS.max_num_considered_actions,
       gumbel_scale=FLAGS.gumbel_scale, dirichlet_alpha=FLAGS.dirichlet_alpha, dirichlet_fraction=FLAGS.dirichlet_fraction,
-      num_channels=FLAGS.num_channels, num_blocks=FLAGS.num_blocks, bf16=bf16,
+      num_channels=FLAGS.num_channels, num_blocks=FLAGS.num_blocks, torso=FLAGS.torso,
+      bf16=bf16,
       replay_rows=FLAGS.replay_rows, train_batch_size=FLAGS.train_batch_size,
       sgd_steps_per_iteration=FLAGS.sgd_steps_per_iteration,
       learning_rate=FLAGS.learning_rate, weight_decay=FLAGS.weight_decay,

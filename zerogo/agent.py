@@ -23,6 +23,9 @@ class Agent:
   apply: Callable[[Any, Any, jax.Array], jax.Array]
   params: Any = ()
   num_simulations: int | None = None
+  # value(params, states[B]) -> float32[B] in [-1, 1] for the player to
+  # move, where the agent has a value estimate (GTP resigns on it).
+  value: Callable[[Any, Any], jax.Array] | None = None
 
   def act(self, state, key: jax.Array) -> jax.Array:
     """Moves int32[B] for a batch of the env's states."""
@@ -39,12 +42,15 @@ def search_agent(env, network, params, *, num_simulations: int,
       env, network, search=search, num_simulations=num_simulations,
       max_num_considered_actions=max_num_considered_actions, greedy=True)
 
+  evaluate = search_lib.make_evaluate(env, network)
+
   def apply(params, states, key):
     keys = jax.random.split(key, states.current_player.shape[0])
     return search_fn(params, keys, states).action
 
   return Agent(name=name, env_id=env.id, env=env, apply=apply, params=params,
-               num_simulations=num_simulations)
+               num_simulations=num_simulations,
+               value=lambda params, states: evaluate(params, states)[1])
 
 
 def _alphazero_agent(meta: dict, directory: str, step: int,

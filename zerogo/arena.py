@@ -1,8 +1,21 @@
-"""Batched matches between two agents, one jitted loop over all games."""
+"""Matches between agents, and Elo ratings with confidence intervals.
+
+- `play_match`: N games between two JAX agents, colours alternated, all games
+  batched in one jitted `while_loop` (vmap over games). Moves are recorded.
+- `play_game`: one game on the host between any two `Player`s (a JAX agent,
+  an external GTP engine, a person), move by move.
+- `round_robin` / `gauntlet`: schedules over many agents.
+- `fit_elo` / `elo_table`: Bradley-Terry maximum likelihood over all games
+  (draws count half), anchored to a named player, 95% intervals by a
+  bootstrap over games.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import itertools
+from typing import Any, Callable, Sequence
 
 import chex
 import jax
@@ -15,10 +28,12 @@ from zerogo.agent import Agent
 @chex.dataclass(frozen=True)
 class MatchResult:
   """Per game [N]: score of agent A (1 win, 0.5 draw, 0 loss), whether A
-  moved first, and the number of moves played."""
+  moved first, the number of moves played and the moves themselves
+  (actions [N, L], -1 after the end; moves past L are not recorded)."""
   score: chex.Array
   a_first: chex.Array
   moves: chex.Array
+  actions: chex.Array
 
   def summary(self) -> dict:
     score = np.asarray(self.score)
@@ -27,8 +42,14 @@ class MatchResult:
             "score": float(score.mean())}
 
 
+def max_game_length(env) -> int:
+  """Moves recorded per game: the game's move limit where known."""
+  return int(getattr(env, "max_game_length", 1024))
+
+
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 5))
 def _play(env, apply_a, apply_b, params_a, params_b, num_games, key):
+  length = max_game_length(env)
   init_key, key = jax.random.split(key)
   states = jax.vmap(env.init)(jax.random.split(init_key, num_games))
   # Colours alternate: A moves first in even-numbered games, second in odd.
@@ -40,23 +61,230 @@ def _play(env, apply_a, apply_b, params_a, params_b, num_games, key):
     return ~jnp.all(s.terminated | s.truncated)
 
   def move(carry):
-    s, k, total, moves = carry
+    s, k, total, moves, actions = carry
     k, key_a, key_b, step_key = jax.random.split(k, 4)
     done = s.terminated | s.truncated
     action = jnp.where(s.current_player == a_player,
                        apply_a(params_a, s, key_a), apply_b(params_b, s, key_b))
+    actions = actions.at[jnp.arange(num_games), jnp.where(done, length, moves)].set(
+        action, mode="drop")
     s = jax.vmap(env.step)(s, action, jax.random.split(step_key, num_games))
     total = total + jnp.take_along_axis(s.rewards, a_player[:, None], axis=1)[:, 0]
-    return s, k, total, moves + (~done)
+    return s, k, total, moves + (~done), actions
 
-  carry = (states, key, jnp.zeros(num_games, jnp.float32), jnp.zeros(num_games, jnp.int32))
-  _, _, total, moves = jax.lax.while_loop(not_done, move, carry)
-  return MatchResult(score=(jnp.sign(total) + 1) / 2, a_first=a_first, moves=moves)
+  carry = (states, key, jnp.zeros(num_games, jnp.float32), jnp.zeros(num_games, jnp.int32),
+           jnp.full((num_games, length), -1, jnp.int32))
+  _, _, total, moves, actions = jax.lax.while_loop(not_done, move, carry)
+  return MatchResult(score=(jnp.sign(total) + 1) / 2, a_first=a_first, moves=moves,
+                     actions=actions)
 
 
-def play_match(agent_a: Agent, agent_b: Agent, key: jax.Array, num_games: int) -> MatchResult:
-  """Plays `num_games` two-player games between A and B, colours alternated."""
+@functools.partial(jax.jit, static_argnums=0)
+def replay_final(env, actions: jax.Array):
+  """Final states [N] after playing recorded actions [N, L] (-1 = no move)
+  from the start position."""
+  states = jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(0), actions.shape[0]))
+
+  def step(s, a):
+    moved = jax.vmap(env.step)(s, jnp.maximum(a, 0), jax.random.split(
+        jax.random.PRNGKey(0), a.shape[0]))
+    return jax.tree.map(lambda new, old: jnp.where(
+        (a >= 0).reshape((-1,) + (1,) * (new.ndim - 1)), new, old), moved, s), None
+
+  final, _ = jax.lax.scan(step, states, actions.T)
+  return final
+
+
+def play_match(agent_a: Agent, agent_b: Agent, key: jax.Array, num_games: int,
+               env=None) -> MatchResult:
+  """Plays `num_games` two-player games between A and B, colours alternated
+  (A first in even games), under `env`'s rules (default: A's env)."""
   if agent_a.env_id != agent_b.env_id:
     raise ValueError(f"agents play different games: {agent_a.env_id} vs {agent_b.env_id}")
-  return _play(agent_a.env, agent_a.apply, agent_b.apply, agent_a.params,
+  return _play(env if env is not None else agent_a.env, agent_a.apply, agent_b.apply, agent_a.params,
                agent_b.params, num_games, key)
+
+
+# ---------------------------------------------------------------------------
+# Host-side games: any two players, one move at a time.
+
+RESIGN = -1
+
+
+class Player:
+  """A participant in host-side games (JAX agent, GTP engine, person).
+
+  `new_game(env, first)` starts a game (`first`: this player moves first);
+  `genmove(state, key)` returns an action for the side to move, or RESIGN;
+  `observe(action)` tells it a move was played (by either side); `close()`
+  releases what it holds (processes).
+  """
+  name: str = "player"
+
+  def new_game(self, env, first: bool) -> None:
+    pass
+
+  def genmove(self, state, key) -> int:
+    raise NotImplementedError
+
+  def observe(self, action: int) -> None:
+    pass
+
+  def close(self) -> None:
+    pass
+
+
+class AgentPlayer(Player):
+  """A JAX Agent playing one game at a time (batch of one, jitted)."""
+
+  def __init__(self, agent: Agent):
+    self.agent = agent
+    self.name = agent.name
+    self._act = jax.jit(agent.apply)
+
+  def genmove(self, state, key) -> int:
+    batched = jax.tree.map(lambda x: jnp.asarray(x)[None], state)
+    return int(self._act(self.agent.params, batched, key)[0])
+
+
+@dataclasses.dataclass
+class GameRecord:
+  """One finished game. `score` is the first player's (1, 0.5, 0); `reason`
+  is "end" (rules ended it), "resign" or "illegal" (the loser's doing)."""
+  players: tuple[str, str]     # (moves first, moves second)
+  actions: list[int]
+  score: float
+  reason: str = "end"
+  extra: dict = dataclasses.field(default_factory=dict)
+
+
+def play_game(env, first: Player, second: Player, key: jax.Array,
+              on_move: Callable[[Any, int], None] | None = None) -> GameRecord:
+  """Plays one game between two host-side players; `first` moves first.
+
+  A move the rules forbid loses the game for the player who sent it (so an
+  external engine's bug cannot crash a tournament).
+  """
+  init_key, key = jax.random.split(key)
+  state = env.init(init_key)
+  step = jax.jit(env.step)
+  seats = {int(state.current_player): first, 1 - int(state.current_player): second}
+  first.new_game(env, True)
+  second.new_game(env, False)
+  first_id = int(state.current_player)
+  total = np.zeros(2, np.float64)
+  actions: list[int] = []
+  while not bool(state.terminated | state.truncated):
+    key, move_key, step_key = jax.random.split(key, 3)
+    mover = int(state.current_player)
+    player = seats[mover]
+    action = player.genmove(state, move_key)
+    legal = np.asarray(state.legal_action_mask)
+    if action == RESIGN or not (0 <= action < legal.shape[0] and legal[action]):
+      reason = "resign" if action == RESIGN else "illegal"
+      score = 0.0 if mover == first_id else 1.0
+      extra = {"final_state": state}
+      if reason == "illegal":
+        extra["illegal_move"] = int(action)
+      return GameRecord((first.name, second.name), actions, score, reason, extra)
+    actions.append(int(action))
+    state = step(state, jnp.int32(action), step_key)
+    total += np.asarray(state.rewards)
+    for p in (first, second):
+      p.observe(int(action))
+    if on_move is not None:
+      on_move(state, int(action))
+  score = (np.sign(total[first_id]) + 1) / 2
+  return GameRecord((first.name, second.name), actions, float(score), "end",
+                    {"final_state": state})
+
+
+# ---------------------------------------------------------------------------
+# Schedules and ratings.
+
+def round_robin(names: Sequence[str]) -> list[tuple[str, str]]:
+  """Every pair once (colours are alternated within a pair's games)."""
+  return list(itertools.combinations(names, 2))
+
+
+def gauntlet(names: Sequence[str]) -> list[tuple[str, str]]:
+  """The first player against each of the others."""
+  return [(names[0], other) for other in names[1:]]
+
+
+_ELO = 400.0 / np.log(10.0)
+
+
+def fit_elo(players: Sequence[str], games: Sequence[tuple[str, str, float]],
+            anchor: str, anchor_rating: float = 0.0, prior_sd: float = 1000.0,
+            iterations: int = 100) -> dict[str, float]:
+  """Bradley-Terry maximum likelihood Elo from (a, b, score of a) games.
+
+  Draws are half points. A weak Gaussian prior (sd `prior_sd` Elo around the
+  anchor) keeps ratings finite when a player won or lost every game.
+  """
+  index = {p: i for i, p in enumerate(players)}
+  if anchor not in index:
+    raise ValueError(f"anchor {anchor!r} is not one of the players")
+  a = np.array([index[g[0]] for g in games], np.int64)
+  b = np.array([index[g[1]] for g in games], np.int64)
+  s = np.array([g[2] for g in games], np.float64)
+  n = len(players)
+  r = np.zeros(n)  # natural units (Elo / _ELO), anchor at 0
+  free = np.array([i != index[anchor] for i in range(n)])
+  lam = (_ELO / prior_sd) ** 2
+  for _ in range(iterations):
+    p = 1.0 / (1.0 + np.exp(-(r[a] - r[b])))
+    grad = np.zeros(n)
+    np.add.at(grad, a, s - p)
+    np.add.at(grad, b, p - s)
+    grad -= lam * r
+    w = p * (1 - p)
+    hess = np.zeros((n, n))
+    np.add.at(hess, (a, a), w)
+    np.add.at(hess, (b, b), w)
+    np.add.at(hess, (a, b), -w)
+    np.add.at(hess, (b, a), -w)
+    hess += lam * np.eye(n)
+    step = np.zeros(n)
+    step[free] = np.linalg.solve(hess[np.ix_(free, free)], grad[free])
+    r += step
+    if np.abs(step).max() < 1e-10:
+      break
+  return {p: float(anchor_rating + r[i] * _ELO) for p, i in index.items()}
+
+
+def elo_table(players: Sequence[str], games: Sequence[tuple[str, str, float]],
+              anchor: str, anchor_rating: float = 0.0, num_bootstrap: int = 300,
+              seed: int = 0) -> dict[str, dict]:
+  """Per player: elo, 95% CI (bootstrap over games, resampled within each
+  pairing), games, score (points / games)."""
+  ratings = fit_elo(players, games, anchor, anchor_rating)
+  by_pair: dict[tuple[str, str], list[int]] = {}
+  for i, (pa, pb, _) in enumerate(games):
+    by_pair.setdefault((pa, pb), []).append(i)
+  rng = np.random.default_rng(seed)
+  samples = []
+  for _ in range(num_bootstrap):
+    pick = [g for idx in by_pair.values() for g in rng.choice(idx, len(idx))]
+    samples.append(fit_elo(players, [games[i] for i in pick], anchor, anchor_rating))
+  table = {}
+  for p in players:
+    mine = [g for g in games if p in g[:2]]
+    points = sum(g[2] if g[0] == p else 1 - g[2] for g in mine)
+    boot = np.array([sample[p] for sample in samples])
+    table[p] = {"elo": ratings[p], "ci95": (float(np.percentile(boot, 2.5)),
+                                            float(np.percentile(boot, 97.5))),
+                "games": len(mine), "score": points / max(len(mine), 1)}
+  return table
+
+
+def results_matrix(players: Sequence[str],
+                   games: Sequence[tuple[str, str, float]]) -> dict[tuple[str, str], list[int]]:
+  """(row, column) -> [wins, draws, losses] of row against column."""
+  matrix = {(p, q): [0, 0, 0] for p in players for q in players if p != q}
+  for pa, pb, score in games:
+    outcome = 0 if score == 1 else (1 if score == 0.5 else 2)
+    matrix[(pa, pb)][outcome] += 1
+    matrix[(pb, pa)][2 - outcome] += 1
+  return matrix

@@ -64,8 +64,9 @@ def read_jsonl(path: str) -> list[dict]:
   return rows
 
 
-def progress_bar(total: int, initial: int = 0, desc: str = ""):
+def progress_bar(total: int, initial: int = 0, desc: str = "", enabled: bool = True,
+                 unit: str = "it"):
   """tqdm bar with ETA on process 0; a silent stand-in elsewhere."""
   from tqdm.auto import tqdm
   return tqdm(total=total, initial=initial, desc=desc, dynamic_ncols=True,
-              disable=jax.process_index() != 0, unit="it")
+              disable=not enabled or jax.process_index() != 0, unit=unit)

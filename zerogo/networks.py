@@ -33,6 +33,8 @@ class ResidualBlock(nn.Module):
 # training set that way (MSE 1.01 vs 0.51).
 HEAD_NORM_AXES = (-3, -2, -1)
 
+TORSOS = ("conv", "mlp")
+
 
 class AlphaZeroNet(nn.Module):
   """Maps observations [B, *obs_shape] to (policy logits [B, A], value [B]).
@@ -46,12 +48,13 @@ class AlphaZeroNet(nn.Module):
   num_actions: int
   num_channels: int = 64
   num_blocks: int = 6
+  torso: str = "conv"
   dtype: jnp.dtype = jnp.float32
 
   @nn.compact
   def __call__(self, observation: chex.Array):
     x = observation.astype(self.dtype)
-    if x.ndim == 4:
+    if x.ndim == 4 and self.torso == "conv":
       x = nn.Conv(self.num_channels, (3, 3), padding="SAME", use_bias=False,
                   dtype=self.dtype)(x)
       x = nn.relu(nn.LayerNorm(dtype=self.dtype)(x))
@@ -80,9 +83,9 @@ class AlphaZeroNet(nn.Module):
 
 
 def make_network(num_actions: int, *, num_channels: int, num_blocks: int,
-                 bf16: bool = False) -> AlphaZeroNet:
+                 torso: str = "conv", bf16: bool = False) -> AlphaZeroNet:
   return AlphaZeroNet(num_actions=num_actions, num_channels=num_channels,
-                      num_blocks=num_blocks,
+                      num_blocks=num_blocks, torso=torso,
                       dtype=jnp.bfloat16 if bf16 else jnp.float32)
 
 

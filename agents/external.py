@@ -1,0 +1,146 @@
+"""External engines as tournament players, over the Go Text Protocol.
+
+`GtpClient` runs any GTP engine as a child process and speaks GTP version 2
+to it; `GtpPlayer` makes one a `zerogo.arena.Player` for Go games. GNU Go
+(`/usr/games/gnugo --mode gtp`) is the reference opponent.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+
+from envs import go
+from zerogo import arena
+
+
+class GtpError(RuntimeError):
+  """The engine answered `? ...`, died, or said something that is not GTP."""
+
+
+class GtpClient:
+  """One engine process. `send("genmove b") -> "D4"`; failures raise GtpError."""
+
+  def __init__(self, command: str):
+    argv = shlex.split(command)
+    if not argv:
+      raise ValueError("empty GTP engine command")
+    try:
+      self._proc = subprocess.Popen(
+          argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+          stderr=subprocess.DEVNULL, text=True, bufsize=1)
+    except OSError as e:
+      raise ValueError(f"cannot start GTP engine {command!r}: {e.strerror}") from None
+    self.command = command
+
+  def send(self, command: str) -> str:
+    if self._proc.poll() is not None:
+      raise GtpError(f"engine {self.command!r} exited with status {self._proc.returncode}")
+    try:
+      self._proc.stdin.write(command.strip() + "\n")
+      self._proc.stdin.flush()
+    except BrokenPipeError:
+      raise GtpError(f"engine {self.command!r} closed its input") from None
+    lines = []
+    while True:
+      line = self._proc.stdout.readline()
+      if not line:
+        raise GtpError(f"engine {self.command!r} stopped answering after {command!r}")
+      line = line.rstrip("\r\n")
+      if not lines and not line.strip():
+        continue  # tolerate stray blank lines before a response
+      if not line.strip():
+        break
+      lines.append(line)
+    head, body = lines[0], "\n".join(lines)
+    if head.startswith("="):
+      return body[1:].strip()
+    if head.startswith("?"):
+      raise GtpError(f"{command!r}: {body[1:].strip()}")
+    raise GtpError(f"engine {self.command!r} answered {head!r} to {command!r}, not GTP")
+
+  def close(self) -> None:
+    if self._proc.poll() is None:
+      try:
+        self.send("quit")
+      except GtpError:
+        pass
+      try:
+        self._proc.wait(timeout=5)
+      except subprocess.TimeoutExpired:
+        self._proc.kill()
+        self._proc.wait()
+
+
+def _short_name(command: str) -> str:
+  argv = shlex.split(command)
+  return os.path.basename(argv[0]) if argv else "gtp"
+
+
+class GtpPlayer(arena.Player):
+  """A GTP engine playing Go through `zerogo.arena.play_game`.
+
+  Each game starts with `boardsize`, `clear_board` and `komi`; the
+  opponent's moves are sent with `play`, and `genmove` asks for ours.
+  `final_score()` asks the engine for its own count of the finished game.
+  """
+
+  def __init__(self, command: str, name: str | None = None):
+    self.client = GtpClient(command)
+    self.name = name or f"gtp:{_short_name(command)}"
+    self._size = 0
+    self._moves = 0
+    self._mine_pending = False
+
+  def new_game(self, env, first: bool) -> None:
+    if not go.is_go(env.id):
+      raise ValueError(f"GTP engines play Go; this tournament is {env.id}")
+    self._size = go.board_size(env.id)
+    self._color = "b" if first else "w"  # pgx: the first mover is black
+    self._moves = 0
+    self._mine_pending = False
+    self.client.send(f"boardsize {self._size}")
+    self.client.send("clear_board")
+    self.client.send(f"komi {env.komi:g}")
+
+  def _color_of_move(self, index: int) -> str:
+    return "b" if index % 2 == 0 else "w"
+
+  def genmove(self, state, key) -> int:
+    del key
+    answer = self.client.send(f"genmove {self._color}").strip().lower()
+    if answer == "resign":
+      return arena.RESIGN
+    self._mine_pending = True
+    try:
+      return go.vertex_to_action(answer, self._size)
+    except ValueError:
+      raise GtpError(f"engine {self.client.command!r} answered genmove with {answer!r}") from None
+
+  def observe(self, action: int) -> None:
+    color = self._color_of_move(self._moves)
+    self._moves += 1
+    if self._mine_pending and color == self._color:
+      self._mine_pending = False
+      return  # the engine already placed its own move
+    self.client.send(f"play {color} {go.action_to_vertex(action, self._size)}")
+
+  def final_score(self) -> float | None:
+    """Black minus white by the engine's count, or None if it will not say."""
+    try:
+      text = self.client.send("final_score").strip().upper()
+    except GtpError:
+      return None
+    if text == "0":
+      return 0.0
+    if len(text) > 2 and text[0] in "BW" and text[1] == "+":
+      try:
+        value = float(text[2:])
+      except ValueError:
+        return None
+      return value if text[0] == "B" else -value
+    return None
+
+  def close(self) -> None:
+    self.client.close()

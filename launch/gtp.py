@@ -1,0 +1,59 @@
+r"""Serve a trained Go agent over GTP on stdin/stdout.
+
+  python launch/gtp.py --checkpoint=runs/go9 --num_simulations=64
+
+Point GoGui, Sabaki or any GTP controller at this command, or play it
+against GNU Go with the tournament tool:
+
+  python launch/tournament.py --env=go_9x9 --out=runs/vs_gnugo \
+    --agents='gtp:python launch/gtp.py --checkpoint=runs/go9,gtp:/usr/games/gnugo --mode gtp'
+
+Only GTP goes to stdout; messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app, flags  # noqa: E402
+
+from launch import _common  # noqa: E402
+
+flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir of a Go agent.",
+                    required=True)
+flags.DEFINE_integer("num_simulations", None, "Search budget per move (default: what it "
+                     "trained with; 0 = raw policy).")
+flags.DEFINE_float("resign_threshold", -0.95, "Resign when the value estimate (in [-1, 1], "
+                   "for the side to move) is below this; -1 never resigns.")
+flags.DEFINE_integer("min_moves_before_resign", 20, "Never resign before this many moves.")
+flags.DEFINE_integer("seed", 0, "Seed of the search.")
+flags.DEFINE_string("name", "zerogo", "Name reported to the controller.")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+  if len(argv) > 1:
+    _common.die(f"unexpected arguments {argv[1:]}")
+  _common.quiet_logs(_common.logging.ERROR)
+  import zerogo
+  from zerogo import gtp
+
+  def serve():
+    if FLAGS.num_simulations is not None and FLAGS.num_simulations < 0:
+      raise ValueError(f"--num_simulations must be >= 0, got {FLAGS.num_simulations}")
+    agent = zerogo.load_agent(FLAGS.checkpoint, num_simulations=FLAGS.num_simulations)
+    engine = gtp.GtpEngine(agent, name=FLAGS.name, resign_threshold=FLAGS.resign_threshold,
+                           min_moves_before_resign=FLAGS.min_moves_before_resign,
+                           seed=FLAGS.seed)
+    print(f"zerogo GTP engine ready: {agent.name} on {agent.env_id}, "
+          f"{agent.num_simulations} simulations per move", file=sys.stderr)
+    engine.serve(sys.stdin, sys.stdout)
+
+  _common.run_guarded(serve, (ValueError, zerogo.CheckpointError))
+
+
+if __name__ == "__main__":
+  app.run(main)

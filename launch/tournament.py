@@ -1,0 +1,267 @@
+r"""Play a tournament between agents and rate them (Elo with 95% intervals).
+
+  python launch/tournament.py --env=connect_four --games_per_pair=100 \
+    --agents=random,uct:50,uct:400,ckpt:runs/c4@64 --out=runs/tour_c4
+
+Agent specs: ckpt:PATH[@SIMS], random, uct:N, minimax, gtp:COMMAND (Go),
+e.g. gtp:/usr/games/gnugo --mode gtp --level 10. Writes
+  OUT/standings.md   Elo +- CI, games, score; pairwise win/draw/loss matrix
+  OUT/games.jsonl    every game: players, colours, moves, result
+  OUT/sgf/*.sgf      one SGF record per game (Go only)
+Games between two JAX agents run batched on device; games involving an
+external engine run one at a time on the host. Colours alternate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app, flags  # noqa: E402
+
+from launch import _common  # noqa: E402
+
+flags.DEFINE_string("env", None, "Game, e.g. connect_four or go_9x9.", required=True)
+flags.DEFINE_list("agents", None, "Comma-separated agent specs: ckpt:PATH[@SIMS], random, "
+                  "uct:N, minimax, gtp:COMMAND.", required=True)
+flags.DEFINE_integer("games_per_pair", 20, "Games per pairing, colours alternated.")
+flags.DEFINE_enum("schedule", "round_robin", ["round_robin", "gauntlet"],
+                  "round_robin: every pair; gauntlet: the first agent against each other.")
+flags.DEFINE_string("out", None, "Output directory.", required=True)
+flags.DEFINE_string("anchor", None, "Player whose Elo is fixed (default: random if "
+                    "playing, else the first agent).")
+flags.DEFINE_float("anchor_elo", 0.0, "Elo of the anchor.")
+flags.DEFINE_float("komi", None, "Go only: komi for scoring and engines (default: pgx's 7.5).")
+flags.DEFINE_integer("batch", 64, "Games played at once between two JAX agents.")
+flags.DEFINE_integer("bootstrap", 300, "Bootstrap resamples for the Elo intervals.")
+flags.DEFINE_integer("seed", 0, "Seed of the games.")
+flags.DEFINE_bool("progress", True, "Show a progress bar with ETA.")
+FLAGS = flags.FLAGS
+
+
+def _validate():
+  import envs
+  from agents import specs
+  envs.check_env_name(FLAGS.env)
+  names = [a.strip() for a in FLAGS.agents if a.strip()]
+  if len(names) < 2:
+    raise ValueError("--agents needs at least two agent specs")
+  if len(set(names)) != len(names):
+    raise ValueError("--agents lists the same spec twice")
+  parsed = {name: specs.parse(name) for name in names}
+  go_game = FLAGS.env.startswith("go_")
+  for spec in parsed.values():
+    if spec.kind == "gtp" and not go_game:
+      raise ValueError(f"{spec.text}: GTP engines play Go, not {FLAGS.env}")
+  if FLAGS.komi is not None and not go_game:
+    raise ValueError("--komi is for Go games only")
+  if FLAGS.games_per_pair < 1 or FLAGS.batch < 2 or FLAGS.batch % 2:
+    raise ValueError("--games_per_pair must be >= 1 and --batch even and >= 2")
+  anchor = FLAGS.anchor or ("random" if "random" in names else names[0])
+  if anchor not in names:
+    raise ValueError(f"--anchor={anchor!r} is not one of --agents")
+  return names, parsed, anchor
+
+
+class Tournament:
+  """Plays the schedule and collects one dict per game."""
+
+  def __init__(self, env, names, parsed, out_dir):
+    self.env, self.names, self.parsed, self.out = env, names, parsed, out_dir
+    self.agents, self.players = {}, {}
+    self.games: list[dict] = []
+
+  def agent(self, name):
+    from agents import specs
+    if name not in self.agents:
+      self.agents[name] = specs.make_agent(self.parsed[name], self.env)
+    return self.agents[name]
+
+  def player(self, name):
+    from agents import specs
+    from zerogo import arena
+    if name not in self.players:
+      spec = self.parsed[name]
+      self.players[name] = (specs.make_player(spec, self.env) if spec.kind == "gtp"
+                            else arena.AgentPlayer(self.agent(name)))
+    return self.players[name]
+
+  def close(self):
+    for p in self.players.values():
+      p.close()
+
+  def _record(self, first, second, actions, score_first, reason, final_state=None,
+              engine_scores=None):
+    from envs import go, notation
+    game = {"game": len(self.games) + 1, "first": first, "second": second,
+            "moves": [notation.move_to_text(self.env.id, a) for a in actions],
+            "actions": [int(a) for a in actions], "score_first": float(score_first),
+            "winner": first if score_first == 1 else (second if score_first == 0 else None),
+            "reason": reason}
+    if go.is_go(self.env.id):
+      game.update(black=first, white=second, komi=self.env.komi)
+      if final_state is not None:
+        area = go.area_score(go.stones(final_state), self.env.komi)
+        game["area_score"] = area  # black minus white minus komi, our count
+      game["result"] = self._go_result(game, reason)
+      if engine_scores:
+        game["engine_scores"] = engine_scores
+        ours = game.get("area_score")
+        game["score_disagreements"] = sorted(
+            n for n, s in engine_scores.items()
+            if s is not None and ours is not None and s != ours)
+      self._write_sgf(game)
+    self.games.append(game)
+
+  @staticmethod
+  def _go_result(game, reason):
+    from envs import go
+    if reason in ("resign", "illegal"):
+      winner = "B" if game["winner"] == game["black"] else "W"
+      return f"{winner}+{'R' if reason == 'resign' else 'F'}"
+    if game["score_first"] == 0.5:
+      return "0"
+    # pgx's rewards decided the winner; the margin is our area count.
+    margin = abs(game.get("area_score", 0.0))
+    winner = "B" if game["score_first"] == 1 else "W"
+    return f"{winner}+{margin:g}" if margin else f"{winner}+"
+
+  def _write_sgf(self, game):
+    from envs import go
+    from zerogo import sgf
+    os.makedirs(os.path.join(self.out, "sgf"), exist_ok=True)
+    name = f"game_{game['game']:05d}.sgf"
+    record = sgf.GameRecord(size=go.board_size(self.env.id), komi=self.env.komi,
+                            moves=game["actions"], black=game["black"], white=game["white"],
+                            result=game["result"], comment=f"reason: {game['reason']}")
+    with open(os.path.join(self.out, "sgf", name), "w") as f:
+      f.write(sgf.write(record))
+    game["sgf"] = f"sgf/{name}"
+
+  def play_batched(self, a, b, n, key, bar):
+    import jax
+    import numpy as np
+    from zerogo import arena
+    agent_a, agent_b = self.agent(a), self.agent(b)
+    played = 0
+    while played < n:
+      size = min(FLAGS.batch, n - played + (n - played) % 2)
+      result = jax.device_get(arena.play_match(
+          agent_a, agent_b, jax.random.fold_in(key, played), size, env=self.env))
+      finals = (arena.replay_final(self.env, result.actions)
+                if self.env.id.startswith("go_") else None)
+      for i in range(min(size, n - played)):
+        a_first = bool(result.a_first[i])
+        first, second = (a, b) if a_first else (b, a)
+        score = float(result.score[i]) if a_first else 1.0 - float(result.score[i])
+        actions = np.asarray(result.actions[i][:int(result.moves[i])])
+        final = jax.tree.map(lambda x: x[i], finals) if finals is not None else None
+        self._record(first, second, actions, score, "end", final)
+        bar.update(1)
+      played += size
+
+  def play_host(self, a, b, n, key, bar):
+    import jax
+    from zerogo import arena
+    for g in range(n):
+      first, second = (a, b) if g % 2 == 0 else (b, a)
+      record = arena.play_game(self.env, self.player(first), self.player(second),
+                               jax.random.fold_in(key, g))
+      engine_scores = None
+      if self.env.id.startswith("go_"):
+        engine_scores = {name: self.player(name).final_score() for name in (first, second)
+                         if hasattr(self.player(name), "final_score")}
+      self._record(first, second, record.actions, record.score, record.reason,
+                   record.extra.get("final_state"), engine_scores)
+      bar.update(1)
+
+
+def _standings(names, games, anchor, command) -> str:
+  from zerogo import arena
+  triples = [(g["first"], g["second"], g["score_first"]) for g in games]
+  table = arena.elo_table(names, triples, anchor, FLAGS.anchor_elo,
+                          num_bootstrap=FLAGS.bootstrap, seed=FLAGS.seed)
+  matrix = arena.results_matrix(names, triples)
+  order = sorted(names, key=lambda p: -table[p]["elo"])
+  import jax
+  lines = [f"# Tournament: {FLAGS.env}", "", "Command:", "", f"    {command}", "",
+           f"{len(games)} games, {FLAGS.games_per_pair} per pairing ({FLAGS.schedule}), "
+           f"colours alternated. Machine: {platform.machine()}, {os.cpu_count()} CPUs, "
+           f"JAX {jax.__version__} on {jax.devices()[0].device_kind}. "
+           f"Date: {time.strftime('%Y-%m-%d')}.", "",
+           "| rank | player | Elo | 95% CI | games | score |",
+           "| --- | --- | --- | --- | --- | --- |"]
+  for rank, p in enumerate(order, 1):
+    row = table[p]
+    lo, hi = row["ci95"]
+    lines.append(f"| {rank} | `{p}` | {row['elo']:.0f} | {lo:.0f} .. {hi:.0f} | "
+                 f"{row['games']} | {100 * row['score']:.1f}% |")
+  lines += ["", f"Elo: Bradley-Terry maximum likelihood over all games (draws count "
+            f"half), anchored at `{anchor}` = {FLAGS.anchor_elo:g}; 95% CI: percentiles of "
+            f"{FLAGS.bootstrap} bootstrap resamples of the games within each pairing.", "",
+            "## Results (row against column: wins-draws-losses)", "",
+            "| | " + " | ".join(f"`{p}`" for p in order) + " |",
+            "| --- |" + " --- |" * len(order)]
+  for p in order:
+    cells = ["" if p == q else "-".join(map(str, matrix[(p, q)])) for q in order]
+    lines.append(f"| `{p}` | " + " | ".join(cells) + " |")
+  disagreements = [g for g in games if g.get("score_disagreements")]
+  if any("engine_scores" in g for g in games):
+    lines += ["", f"Score disagreements with engines' own counts: {len(disagreements)} "
+              f"of {sum('engine_scores' in g for g in games)} games (see games.jsonl)."]
+  return "\n".join(lines) + "\n", table
+
+
+def main(argv):
+  if len(argv) > 1:
+    _common.die(f"unexpected arguments {argv[1:]}")
+  _common.quiet_logs(_common.logging.ERROR)
+  import jax
+  import envs
+  import zerogo
+  from envs import go
+  from zerogo import arena, metrics
+  from agents import external
+
+  def run():
+    names, parsed, anchor = _validate()
+    env = go.make(FLAGS.env, FLAGS.komi) if go.is_go(FLAGS.env) else envs.make(FLAGS.env)
+    os.makedirs(FLAGS.out, exist_ok=True)
+    pairs = (arena.round_robin if FLAGS.schedule == "round_robin" else arena.gauntlet)(names)
+    tour = Tournament(env, names, parsed, FLAGS.out)
+    from agents import specs
+    bar = metrics.progress_bar(len(pairs) * FLAGS.games_per_pair, desc="games",
+                               enabled=FLAGS.progress, unit="game")
+    try:
+      for index, (a, b) in enumerate(pairs):
+        key = jax.random.fold_in(jax.random.PRNGKey(FLAGS.seed), index)
+        bar.set_description(f"{a} vs {b}"[:60])
+        if specs.is_jax(parsed[a]) and specs.is_jax(parsed[b]):
+          tour.play_batched(a, b, FLAGS.games_per_pair, key, bar)
+        else:
+          tour.play_host(a, b, FLAGS.games_per_pair, key, bar)
+    finally:
+      bar.close()
+      tour.close()
+    with open(os.path.join(FLAGS.out, "games.jsonl"), "w") as f:
+      for game in tour.games:
+        f.write(json.dumps(game) + "\n")
+    command = "python launch/tournament.py " + " ".join(
+        shlex.quote(a) for a in sys.argv[1:])
+    text, table = _standings(names, tour.games, anchor, command)
+    with open(os.path.join(FLAGS.out, "standings.md"), "w") as f:
+      f.write(text)
+    print(text)
+
+  _common.run_guarded(run, (ValueError, zerogo.CheckpointError, envs.UnknownEnvError,
+                            external.GtpError))
+
+
+if __name__ == "__main__":
+  app.run(main)
