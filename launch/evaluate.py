@@ -22,21 +22,20 @@ from launch import _common  # noqa: E402
 flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir.", required=True)
 flags.DEFINE_integer("num_simulations", None, "Search budget of the agent "
                      "(default: what it trained with; 0 = raw policy).")
-flags.DEFINE_string("opponent", "random", "random or uct:N (random-rollout UCT, N simulations).")
+flags.DEFINE_string("opponent", "random", "An agent spec: random, uct:N (random-rollout UCT, N "
+                    "simulations), minimax (tic_tac_toe) or ckpt:PATH[@SIMS].")
 flags.DEFINE_integer("games", 256, "Games to play (even: half with each colour).")
 flags.DEFINE_integer("batch", 128, "Games played at once.")
 flags.DEFINE_integer("seed", 0, "Seed of the match.")
 FLAGS = flags.FLAGS
 
 
-def make_opponent(spec: str, env):
-  from agents import baselines
-  if spec == "random":
-    return baselines.random_agent(env)
-  name, _, count = spec.partition(":")
-  if name == "uct" and count.isdigit() and int(count) > 0:
-    return baselines.uct_agent(env, int(count))
-  raise ValueError(f"unknown opponent {spec!r}; use random or uct:N with N > 0")
+def make_opponent(text: str, env):
+  from agents import specs
+  spec = specs.parse(text)
+  if not specs.is_jax(spec):
+    raise ValueError(f"--opponent={text}: external engines play in launch/tournament.py")
+  return specs.make_agent(spec, env)
 
 
 def main(argv):

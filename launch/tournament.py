@@ -76,6 +76,9 @@ class Tournament:
     self.env, self.names, self.parsed, self.out = env, names, parsed, out_dir
     self.agents, self.players = {}, {}
     self.games: list[dict] = []
+    # Every game is on disk as soon as it ends: an interrupted tournament
+    # keeps what it played.
+    self._log = open(os.path.join(out_dir, "games.jsonl"), "w")
 
   def agent(self, name):
     from agents import specs
@@ -93,6 +96,7 @@ class Tournament:
     return self.players[name]
 
   def close(self):
+    self._log.close()
     for p in self.players.values():
       p.close()
 
@@ -118,6 +122,8 @@ class Tournament:
             if s is not None and ours is not None and s != ours)
       self._write_sgf(game)
     self.games.append(game)
+    self._log.write(json.dumps(game) + "\n")
+    self._log.flush()
 
   @staticmethod
   def _go_result(game, reason):
@@ -195,16 +201,23 @@ def _standings(names, games, anchor, command) -> str:
            f"colours alternated. Machine: {platform.machine()}, {os.cpu_count()} CPUs, "
            f"JAX {jax.__version__} on {jax.devices()[0].device_kind}. "
            f"Date: {time.strftime('%Y-%m-%d')}.", "",
-           "| rank | player | Elo | 95% CI | games | score |",
-           "| --- | --- | --- | --- | --- | --- |"]
+           "| rank | player | Elo | 95% CI | Elo above next (95% CI) | games | score |",
+           "| --- | --- | --- | --- | --- | --- | --- |"]
   for rank, p in enumerate(order, 1):
     row = table[p]
     lo, hi = row["ci95"]
-    lines.append(f"| {rank} | `{p}` | {row['elo']:.0f} | {lo:.0f} .. {hi:.0f} | "
+    gap = ""
+    if "gap_ci95" in row:
+      below = order[rank]
+      glo, ghi = row["gap_ci95"]
+      gap = f"{row['elo'] - table[below]['elo']:+.0f} ({glo:+.0f} .. {ghi:+.0f})"
+    lines.append(f"| {rank} | `{p}` | {row['elo']:.0f} | {lo:.0f} .. {hi:.0f} | {gap} | "
                  f"{row['games']} | {100 * row['score']:.1f}% |")
   lines += ["", f"Elo: Bradley-Terry maximum likelihood over all games (draws count "
             f"half), anchored at `{anchor}` = {FLAGS.anchor_elo:g}; 95% CI: percentiles of "
-            f"{FLAGS.bootstrap} bootstrap resamples of the games within each pairing.", "",
+            f"{FLAGS.bootstrap} bootstrap resamples of the games within each pairing "
+            f"(\"Elo above next\": the same for the difference to the next-ranked player; "
+            f"an interval above 0 separates the two).", "",
             "## Results (row against column: wins-draws-losses)", "",
             "| | " + " | ".join(f"`{p}`" for p in order) + " |",
             "| --- |" + " --- |" * len(order)]
@@ -249,9 +262,6 @@ def main(argv):
     finally:
       bar.close()
       tour.close()
-    with open(os.path.join(FLAGS.out, "games.jsonl"), "w") as f:
-      for game in tour.games:
-        f.write(json.dumps(game) + "\n")
     command = "python launch/tournament.py " + " ".join(
         shlex.quote(a) for a in sys.argv[1:])
     text, table = _standings(names, tour.games, anchor, command)

@@ -23,11 +23,12 @@ def one_device_mesh():
 
 
 def run_launcher(script: str, *args: str, devices: int = 1, timeout: int = 600,
-                 check: bool = True) -> subprocess.CompletedProcess:
+                 check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
   """Runs launch/<script> in a fresh process with `devices` CPU devices."""
   env = dict(os.environ, JAX_NUM_CPU_DEVICES=str(devices), PYTHONUNBUFFERED="1")
   proc = subprocess.run([sys.executable, os.path.join(ROOT, "launch", script), *args],
-                        capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
+                        capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT,
+                        input=stdin)
   if check and proc.returncode != 0:
     raise AssertionError(f"{script} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
   return proc

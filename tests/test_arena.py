@@ -38,6 +38,9 @@ def test_elo_recovers_known_ratings_within_its_intervals():
   assert order == ["weak", "anchor", "good", "strong"]
   for low, high in zip(order, order[1:]):
     assert table[low]["ci95"][1] < table[high]["ci95"][0]
+    gap_lo, gap_hi = table[high]["gap_ci95"]
+    assert 0 < gap_lo < true[high] - true[low] < gap_hi
+  assert "gap_ci95" not in table["weak"]  # the last-ranked has no one below
 
 
 def test_elo_is_finite_for_perfect_records_and_anchor_rating_shifts_all():

@@ -47,7 +47,15 @@ def optimal_actions(observation: np.ndarray) -> set[int]:
 
 def reachable_states(env):
   """All distinct non-terminal positions reachable from the start, as one
-  batched pgx state (both first-mover assignments are covered)."""
+  batched pgx state (both first-mover assignments are covered). Cached per
+  game: several tests ask for them."""
+  return _reachable_states(env.id)
+
+
+@functools.lru_cache(maxsize=None)
+def _reachable_states(env_id):
+  import envs
+  env = envs.make(env_id)
   step = jax.jit(jax.vmap(env.step))
   frontier = jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(0), 2))
   seen, kept = set(), []

@@ -258,7 +258,10 @@ def elo_table(players: Sequence[str], games: Sequence[tuple[str, str, float]],
               anchor: str, anchor_rating: float = 0.0, num_bootstrap: int = 300,
               seed: int = 0) -> dict[str, dict]:
   """Per player: elo, 95% CI (bootstrap over games, resampled within each
-  pairing), games, score (points / games)."""
+  pairing), games, score (points / games), and `gap_ci95`: the 95% CI of
+  the Elo difference to the next-ranked player (what says whether two
+  neighbours are separated; the per-player CIs also carry the anchor's own
+  uncertainty)."""
   ratings = fit_elo(players, games, anchor, anchor_rating)
   by_pair: dict[tuple[str, str], list[int]] = {}
   for i, (pa, pb, _) in enumerate(games):
@@ -276,6 +279,10 @@ def elo_table(players: Sequence[str], games: Sequence[tuple[str, str, float]],
     table[p] = {"elo": ratings[p], "ci95": (float(np.percentile(boot, 2.5)),
                                             float(np.percentile(boot, 97.5))),
                 "games": len(mine), "score": points / max(len(mine), 1)}
+  order = sorted(players, key=lambda p: -ratings[p])
+  for p, below in zip(order, order[1:]):
+    gaps = np.array([sample[p] - sample[below] for sample in samples])
+    table[p]["gap_ci95"] = (float(np.percentile(gaps, 2.5)), float(np.percentile(gaps, 97.5)))
   return table
 
 
