@@ -100,6 +100,9 @@ def test_evaluate_bad_input(args, message):
 def test_evaluate_unknown_opponent_names_the_choices():
   import envs
   from launch.evaluate import make_opponent
-  with pytest.raises(ValueError, match="use random or uct:N"):
-    make_opponent("minimax", envs.make("tic_tac_toe"))
+  with pytest.raises(ValueError, match="unknown agent spec 'alphago'; use ckpt:PATH"):
+    make_opponent("alphago", envs.make("tic_tac_toe"))
+  with pytest.raises(ValueError, match="external engines play in launch/tournament.py"):
+    make_opponent("gtp:gnugo --mode gtp", envs.make("go_9x9"))
   assert make_opponent("uct:3", envs.make("tic_tac_toe")).name == "uct:3"
+  assert make_opponent("minimax", envs.make("tic_tac_toe")).name == "minimax"
