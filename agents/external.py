@@ -104,9 +104,6 @@ class GtpPlayer(arena.Player):
     self.client.send("clear_board")
     self.client.send(f"komi {env.komi:g}")
 
-  def _color_of_move(self, index: int) -> str:
-    return "b" if index % 2 == 0 else "w"
-
   def genmove(self, state, key) -> int:
     del key
     answer = self.client.send(f"genmove {self._color}").strip().lower()
@@ -119,7 +116,7 @@ class GtpPlayer(arena.Player):
       raise GtpError(f"engine {self.client.command!r} answered genmove with {answer!r}") from None
 
   def observe(self, action: int) -> None:
-    color = self._color_of_move(self._moves)
+    color = go.color_of_ply(self._moves)
     self._moves += 1
     if self._mine_pending and color == self._color:
       self._mine_pending = False

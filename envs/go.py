@@ -97,8 +97,10 @@ def black_player(state) -> int:
   return int(np.asarray(state._player_order)[0])
 
 
-def to_move_is_black(state) -> bool:
-  return int(np.asarray(state._x.step_count)) % 2 == 0
+def color_of_ply(index: int) -> str:
+  """GTP colour ("b" or "w") of the move at 0-based ply `index`: black
+  moves first, so on even plies (passes count as moves)."""
+  return "b" if index % 2 == 0 else "w"
 
 
 def area_score(board: np.ndarray, komi: float) -> float:

@@ -18,6 +18,8 @@ from absl import app, flags  # noqa: E402
 from launch import _common  # noqa: E402
 
 from agents.alphazero import AlphaZeroConfig  # noqa: E402
+from agents.search import SEARCHES  # noqa: E402
+from zerogo.networks import TORSOS  # noqa: E402
 
 _D = AlphaZeroConfig()  # flag defaults are the library's defaults
 
@@ -33,7 +35,7 @@ flags.DEFINE_integer("selfplay_batch_size", _D.selfplay_batch_size,
 flags.DEFINE_integer("unroll_length", _D.unroll_length,
                      "Moves played in every game slot per iteration; games carry over.")
 flags.DEFINE_integer("num_simulations", _D.num_simulations, "MCTS simulations per move.")
-flags.DEFINE_enum("search", _D.search, ["gumbel", "puct"],
+flags.DEFINE_enum("search", _D.search, list(SEARCHES),
                   "gumbel: Gumbel MuZero policy; puct: MuZero PUCT with Dirichlet noise.")
 flags.DEFINE_integer("max_num_considered_actions", _D.max_num_considered_actions,
                      "Gumbel search: actions sampled at the root.")
@@ -44,7 +46,7 @@ flags.DEFINE_float("dirichlet_alpha", _D.dirichlet_alpha, "PUCT root noise conce
 flags.DEFINE_float("dirichlet_fraction", _D.dirichlet_fraction, "PUCT root noise weight.")
 flags.DEFINE_integer("num_channels", _D.num_channels, "Width of the residual tower.")
 flags.DEFINE_integer("num_blocks", _D.num_blocks, "Residual blocks in the tower (layers of the MLP).")
-flags.DEFINE_enum("torso", _D.torso, ["conv", "mlp"],
+flags.DEFINE_enum("torso", _D.torso, list(TORSOS),
                   "conv: AlphaZero residual conv tower; mlp: flattened board through "
                   "dense layers of width --num_channels (much cheaper on small boards).")
 flags.DEFINE_enum("bf16", "auto", ["auto", "true", "false"],

@@ -188,7 +188,7 @@ class Tournament:
       bar.update(1)
 
 
-def _standings(names, games, anchor, command) -> str:
+def _standings(names, games, anchor, command) -> tuple[str, dict]:
   from zerogo import arena
   triples = [(g["first"], g["second"], g["score_first"]) for g in games]
   table = arena.elo_table(names, triples, anchor, FLAGS.anchor_elo,

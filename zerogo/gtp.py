@@ -54,6 +54,7 @@ class GtpEngine:
     self._act = jax.jit(agent.apply)
     self._value = jax.jit(agent.value) if agent.value is not None else None
     self.quit = False
+    self._handlers = self.dispatch()
     self._clear()
 
   # -- game state ------------------------------------------------------------
@@ -66,7 +67,7 @@ class GtpEngine:
     self.moves: list[int] = []
 
   def _to_move(self) -> str:
-    return "b" if len(self.moves) % 2 == 0 else "w"
+    return go.color_of_ply(len(self.moves))
 
   def _game_over(self) -> bool:
     return bool(self.state.terminated | self.state.truncated)
@@ -229,7 +230,7 @@ class GtpEngine:
       if not words:
         return f"?{ident} syntax error (missing command)\n\n"
     command, args = words[0], words[1:]
-    handler = self.dispatch().get(command)
+    handler = self._handlers.get(command)
     try:
       if handler is None:
         raise _GtpFailure("unknown command")
