@@ -7,7 +7,6 @@ and calls `run`. The loop only moves a few scalars per iteration to the host.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import time
 
@@ -35,36 +34,11 @@ class RunOptions:
   flags_text: str = ""                # resolved flags, stored with checkpoints
 
 
-def _config_dict(config: alphazero.AlphaZeroConfig) -> dict:
-  return dataclasses.asdict(config)
-
-
 def save_checkpoint(ckpt: checkpoint.Checkpointer, config: alphazero.AlphaZeroConfig,
                     state: alphazero.RunState, iteration: int, flags_text: str = "") -> None:
   """Saves params, the whole run state and what rebuilds the network."""
-  meta = {"algorithm": ALGORITHM, "config": _config_dict(config),
-          "iteration": iteration, "flags": flags_text,
-          "jax_version": jax.__version__, "num_devices": jax.device_count()}
-  ckpt.save(iteration, params=state.train.params, state=state, meta=meta)
-
-
-def check_compatible(stored: dict, config: alphazero.AlphaZeroConfig, where: str) -> list[str]:
-  """Raises CheckpointError if the stored run cannot continue as `config`;
-  returns the names of other fields that differ (the run continues, but is
-  no longer a bit-exact continuation)."""
-  if stored.get("algorithm") != ALGORITHM:
-    raise checkpoint.CheckpointError(
-        f"{where} holds a {stored.get('algorithm')!r} run, not an AlphaZero run; "
-        "use another --workdir")
-  # Fields added after a checkpoint was written take their defaults.
-  saved = {**_config_dict(alphazero.AlphaZeroConfig()), **stored["config"]}
-  for name in alphazero.AlphaZeroConfig.SHAPE_FIELDS:
-    if saved.get(name) != getattr(config, name):
-      raise checkpoint.CheckpointError(
-          f"{where} was trained with --{name.replace('env_id', 'env')}={saved.get(name)}, "
-          f"but this run asks for {getattr(config, name)}; use the same value or another --workdir")
-  return [k for k, v in _config_dict(config).items()
-          if k not in ("num_iterations",) and saved.get(k) != v]
+  checkpoint.save_run(ckpt, algorithm=ALGORITHM, config=config, state=state,
+                      params=state.train.params, iteration=iteration, flags_text=flags_text)
 
 
 class Evaluator:
@@ -101,15 +75,8 @@ def run(config: alphazero.AlphaZeroConfig, options: RunOptions) -> alphazero.Run
   workdir = os.path.abspath(options.workdir)
   ckpt = checkpoint.Checkpointer(checkpoint.checkpoint_dir(workdir),
                                  max_to_keep=options.max_checkpoints)
-  latest = ckpt.latest_step()
-  if latest is None:
-    state = az.init()
-  else:
-    differs = check_compatible(ckpt.meta(latest), config, f"{ckpt.directory}/{latest}")
-    if differs:
-      logging.warning("resuming with changed settings %s: not a bit-exact continuation",
-                      ", ".join(differs))
-    state = ckpt.restore_state(latest, az.abstract_state())
+  state = checkpoint.resume_or_init(ckpt, algorithm=ALGORITHM, config=config,
+                                    init=az.init, abstract_state=az.abstract_state)
   start = int(jax.device_get(state.iteration))
 
   writer = metrics_lib.MetricsWriter(workdir, resume_from=start)

@@ -1,6 +1,7 @@
 """zerogo environments: `envs.make(name)` and `envs.list_envs()`."""
 
 from envs import board as _board  # registers the pgx board games
+from envs import minatar as _minatar  # registers the gymnax games
 from envs.core import Env, UnknownEnvError, check_env_name, list_envs, make
 from envs.wrappers import AutoReset, EpisodeStats, RecordEpisodeStatistics, StepInfo
 

@@ -10,6 +10,16 @@ batched, one compiled scan) against the network alone on the same batch.
   evaluations_per_s    network-only forward passes per second (batch positions)
   network_limit_ratio  simulations_per_s / evaluations_per_s: 1.0 would mean
                        search costs nothing beyond its network calls
+
+  python launch/bench.py ppo --env=minatar-breakout --num_envs=64 --torso=mlp
+
+ppo: full PPO training (rollout + GAE + epochs of minibatch updates, one
+compiled update per call) against raw stepping of the same envs.
+  env_steps_per_s      environment steps trained on per second
+  raw_env_steps_per_s  `vmap(env.step)` with random actions, auto-reset, scanned
+                       over the same rollout length: the env's own speed
+  env_limit_ratio      env_steps_per_s / raw_env_steps_per_s: 1.0 would mean
+                       learning costs nothing beyond stepping the envs
 """
 
 from __future__ import annotations
@@ -26,18 +36,27 @@ from absl import app, flags  # noqa: E402
 
 from launch import _common  # noqa: E402
 
-flags.DEFINE_string("env", "go_9x9", "Game to benchmark.")
+flags.DEFINE_string("env", "go_9x9", "Game to benchmark (selfplay: a board game; ppo: "
+                    "minatar-breakout and friends, CartPole-v1 or a two-player board game).")
 flags.DEFINE_integer("selfplay_batch_size", 256, "Games played in parallel.")
 flags.DEFINE_integer("num_simulations", 32, "MCTS simulations per move.")
 flags.DEFINE_enum("search", "gumbel", ["gumbel", "puct"], "Search policy.")
 flags.DEFINE_integer("num_channels", 32, "Residual tower width.")
 flags.DEFINE_integer("num_blocks", 2, "Residual blocks.")
 flags.DEFINE_enum("bf16", "auto", ["auto", "true", "false"], "bfloat16 activations.")
+flags.DEFINE_integer("num_envs", 64, "ppo: parallel environments.")
+flags.DEFINE_integer("num_steps", 128, "ppo: rollout length per update.")
+flags.DEFINE_integer("num_epochs", 4, "ppo: passes over each rollout.")
+flags.DEFINE_integer("num_minibatches", 8, "ppo: minibatches per epoch.")
+flags.DEFINE_enum("torso", "mlp", ["auto", "mlp", "cnn"],
+                  "ppo: mlp (PureJaxRL's 64x64 actor and critic) or cnn (MinAtar conv).")
+flags.DEFINE_integer("hidden", 64, "ppo: width of the dense layers.")
+flags.DEFINE_integer("updates", 4, "ppo: updates per timed call.")
 flags.DEFINE_integer("moves", 8, "Self-play moves per timed call.")
 flags.DEFINE_integer("repeats", 3, "Timed calls after the warm-up; the best is reported.")
 FLAGS = flags.FLAGS
 
-SUBCOMMANDS = ("selfplay",)
+SUBCOMMANDS = ("selfplay", "ppo")
 
 
 def _best_time(fn, *args):
@@ -105,6 +124,52 @@ def bench_selfplay() -> dict:
           **machine()}
 
 
+def bench_ppo() -> dict:
+  import jax
+  import jax.numpy as jnp
+  import envs
+  from agents import ppo
+
+  envs.check_env_name(FLAGS.env)
+  config = ppo.PPOConfig(env_id=FLAGS.env, num_envs=FLAGS.num_envs, num_steps=FLAGS.num_steps,
+                         num_epochs=FLAGS.num_epochs, num_minibatches=FLAGS.num_minibatches,
+                         torso=FLAGS.torso, hidden=FLAGS.hidden,
+                         total_steps=FLAGS.num_envs * FLAGS.num_steps * 1000)
+  trainer = ppo.PPO(config, updates_per_step=FLAGS.updates)
+  state = trainer.init()
+  state, _ = trainer.step(state)  # compile + warm-up
+  jax.block_until_ready(state)
+  best = float("inf")
+  for _ in range(FLAGS.repeats):
+    start = time.perf_counter()
+    state, _ = trainer.step(state)
+    jax.block_until_ready(state)
+    best = min(best, time.perf_counter() - start)
+  train_steps_per_s = FLAGS.updates * config.steps_per_update / best
+
+  env, n = trainer.env, config.num_envs
+  game = envs.AutoReset(env)
+
+  @jax.jit
+  def raw(states, key):
+    def step(states, k):
+      action_key, step_key = jax.random.split(k)
+      logits = jnp.where(states.legal_action_mask, 0.0, -jnp.inf)
+      actions = jax.random.categorical(action_key, logits).astype(jnp.int32)
+      return jax.vmap(game.step)(states, actions, jax.random.split(step_key, n))[0], None
+    return jax.lax.scan(step, states, jax.random.split(key, config.num_steps))[0]
+
+  states = jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(0), n))
+  raw_s = _best_time(raw, states, jax.random.PRNGKey(1))
+  raw_steps_per_s = n * config.num_steps / raw_s
+  return {"bench": "ppo", "env": FLAGS.env, "num_envs": n, "num_steps": FLAGS.num_steps,
+          "num_epochs": FLAGS.num_epochs, "num_minibatches": FLAGS.num_minibatches,
+          "torso": trainer.network.torso, "hidden": FLAGS.hidden,
+          "env_steps_per_s": round(train_steps_per_s, 1),
+          "raw_env_steps_per_s": round(raw_steps_per_s, 1),
+          "env_limit_ratio": round(train_steps_per_s / raw_steps_per_s, 4), **machine()}
+
+
 def main(argv):
   if len(argv) != 2 or argv[1] not in SUBCOMMANDS:
     _common.die(f"usage: bench.py {{{','.join(SUBCOMMANDS)}}} [--flags]; got {argv[1:]}")
@@ -112,7 +177,7 @@ def main(argv):
   import envs
 
   def run():
-    print(json.dumps({"selfplay": bench_selfplay}[argv[1]]()), flush=True)
+    print(json.dumps({"selfplay": bench_selfplay, "ppo": bench_ppo}[argv[1]]()), flush=True)
 
   _common.run_guarded(run, (ValueError, envs.UnknownEnvError))
 

@@ -11,6 +11,7 @@ import dataclasses
 from typing import Any, Callable
 
 import jax
+import jax.numpy as jnp
 
 from zerogo import checkpoint
 
@@ -53,24 +54,45 @@ def search_agent(env, network, params, *, num_simulations: int,
                value=lambda params, states: evaluate(params, states)[1])
 
 
+def policy_agent(env, network, params, *, name: str = "policy") -> Agent:
+  """A greedy player over a network `(observations) -> (logits, value)`:
+  the most probable legal move, from the mover's point of view."""
+  def evaluate(params, states):
+    logits, value = network.apply(params, jax.vmap(env.observe)(states))
+    return jnp.where(states.legal_action_mask, logits, -jnp.inf), value
+
+  def apply(params, states, key):
+    del key
+    return jnp.argmax(evaluate(params, states)[0], axis=-1).astype(jnp.int32)
+
+  return Agent(name=name, env_id=env.id, env=env, apply=apply, params=params,
+               value=lambda params, states: jnp.tanh(evaluate(params, states)[1]))
+
+
+def _restore_local(directory: str, step: int, shapes: Any) -> Any:
+  """Restores a checkpoint's params onto one local device whatever mesh
+  saved them: a checkpoint from many devices opens on a laptop."""
+  local = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  template = jax.tree.map(
+      lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=local), shapes)
+  return checkpoint.Checkpointer(directory, read_only=True).restore_params(step, template)
+
+
+def _config_from(meta: dict, config_class) -> Any:
+  fields = {f.name for f in dataclasses.fields(config_class)}
+  return config_class(**{k: v for k, v in meta["config"].items() if k in fields})
+
+
 def _alphazero_agent(meta: dict, directory: str, step: int,
                      num_simulations: int | None) -> Agent:
   import envs
   from agents import alphazero
   from zerogo import networks
-  fields = {f.name for f in dataclasses.fields(alphazero.AlphaZeroConfig)}
-  config = alphazero.AlphaZeroConfig(
-      **{k: v for k, v in meta["config"].items() if k in fields})
+  config = _config_from(meta, alphazero.AlphaZeroConfig)
   env = envs.make(config.env_id)
   network = alphazero.make_network(config, env)
-  # Restore onto one local device whatever mesh saved it: a checkpoint from
-  # many devices opens on a laptop for evaluation and play.
-  local = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-  template = jax.tree.map(
-      lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=local),
-      jax.eval_shape(lambda: networks.init_params(
-          network, env.observation_shape, jax.random.PRNGKey(0))))
-  params = checkpoint.Checkpointer(directory, read_only=True).restore_params(step, template)
+  params = _restore_local(directory, step, jax.eval_shape(lambda: networks.init_params(
+      network, env.observation_shape, jax.random.PRNGKey(0))))
   sims = config.num_simulations if num_simulations is None else num_simulations
   if sims < 0:
     raise ValueError(f"num_simulations must be >= 0, got {sims}")
@@ -80,7 +102,23 @@ def _alphazero_agent(meta: dict, directory: str, step: int,
                       name=f"alphazero@{step}")
 
 
-_LOADERS: dict[str, Callable[..., Agent]] = {"alphazero": _alphazero_agent}
+def _ppo_agent(meta: dict, directory: str, step: int, num_simulations: int | None) -> Agent:
+  from agents import ppo
+  if num_simulations:
+    raise ValueError(f"checkpoint {directory}/{step} is a PPO policy, which does not "
+                     "search; drop the @SIMS budget")
+  config = _config_from(meta, ppo.PPOConfig)
+  env = ppo.make_env(config)
+  network = ppo.make_network(config, env)
+  one = jax.eval_shape(lambda: ppo.networks_init(network, env, jax.random.PRNGKey(0)))
+  # Saved params carry a leading axis of seeds; the agent is seed 0.
+  stacked = jax.tree.map(lambda s: jax.ShapeDtypeStruct((config.num_seeds, *s.shape), s.dtype),
+                         one)
+  params = jax.tree.map(lambda x: x[0], _restore_local(directory, step, stacked))
+  return policy_agent(env, network, params, name=f"ppo@{step}")
+
+
+_LOADERS: dict[str, Callable[..., Agent]] = {"alphazero": _alphazero_agent, "ppo": _ppo_agent}
 
 
 def load_agent(path: str, num_simulations: int | None = None) -> Agent:

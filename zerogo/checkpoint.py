@@ -137,3 +137,54 @@ def resolve(path: str) -> tuple[str, int]:
   if step is None:
     raise CheckpointError(f"no complete checkpoint in {directory}")
   return directory, step
+
+
+# ---------------------------------------------------------------------------
+# Runs: what every training loop saves and how it resumes.
+
+def save_run(ckpt: Checkpointer, *, algorithm: str, config: Any, state: Any, params: Any,
+             iteration: int, flags_text: str = "") -> None:
+  """Saves a run's whole state plus what rebuilds its network: the config
+  (a dataclass) and the algorithm name `zerogo.load_agent` dispatches on."""
+  import dataclasses
+  meta = {"algorithm": algorithm, "config": dataclasses.asdict(config),
+          "iteration": iteration, "flags": flags_text,
+          "jax_version": jax.__version__, "num_devices": jax.device_count()}
+  ckpt.save(iteration, params=params, state=state, meta=meta)
+
+
+def check_compatible(stored: dict, config: Any, algorithm: str, where: str) -> list[str]:
+  """Raises CheckpointError if the stored run cannot continue as `config`
+  (another algorithm, or a field in `type(config).SHAPE_FIELDS` differs);
+  returns the names of other fields that differ (the run continues, but is
+  no longer a bit-exact continuation)."""
+  import dataclasses
+  if stored.get("algorithm") != algorithm:
+    raise CheckpointError(
+        f"{where} holds a {stored.get('algorithm')!r} run, not a {algorithm} run; "
+        "use another --workdir")
+  current = dataclasses.asdict(config)
+  # Fields added after a checkpoint was written take their defaults.
+  saved = {**dataclasses.asdict(type(config)()), **stored["config"]}
+  for name in type(config).SHAPE_FIELDS:
+    if saved.get(name) != current[name]:
+      raise CheckpointError(
+          f"{where} was trained with --{name.replace('env_id', 'env')}={saved.get(name)}, "
+          f"but this run asks for {current[name]}; use the same value or another --workdir")
+  return [k for k, v in current.items()
+          if k not in ("num_iterations", "total_steps") and saved.get(k) != v]
+
+
+def resume_or_init(ckpt: Checkpointer, *, algorithm: str, config: Any, init, abstract_state):
+  """The latest checkpointed state of this run, or `init()` if there is none.
+  `abstract_state()`: the state's shapes, dtypes and shardings."""
+  from absl import logging
+  latest = ckpt.latest_step()
+  if latest is None:
+    return init()
+  differs = check_compatible(ckpt.meta(latest), config, algorithm,
+                             f"{ckpt.directory}/{latest}")
+  if differs:
+    logging.warning("resuming with changed settings %s: not a bit-exact continuation",
+                    ", ".join(differs))
+  return ckpt.restore_state(latest, abstract_state())

@@ -92,3 +92,59 @@ def make_network(num_actions: int, *, num_channels: int, num_blocks: int,
 def init_params(network: AlphaZeroNet, observation_shape, key: jax.Array):
   dummy = jnp.zeros((1, *observation_shape), jnp.float32)
   return network.init(key, dummy)
+
+
+# ---------------------------------------------------------------------------
+# PPO actor-critic networks.
+
+PPO_TORSOS = ("auto", "mlp", "cnn")
+
+
+def _dense(features: int, scale: float, dtype) -> nn.Dense:
+  # Orthogonal initialisation with PPO's usual gains (Engstrom et al. 2020).
+  return nn.Dense(features, kernel_init=nn.initializers.orthogonal(scale),
+                  bias_init=nn.initializers.zeros, dtype=dtype)
+
+
+class ActorCritic(nn.Module):
+  """Maps observations [B, *obs_shape] to (policy logits [B, A], value [B]).
+
+  torso="mlp": separate actor and critic MLPs (`num_layers` x `hidden`) on
+  the flattened observation, as in PureJaxRL's PPO; torso="cnn": the MinAtar
+  network (one 3x3 conv of 16 channels, then a shared dense layer of
+  `hidden`) for H x W x C grids. Outputs are float32.
+  """
+  num_actions: int
+  torso: str = "mlp"
+  hidden: int = 64
+  num_layers: int = 2
+  activation: str = "tanh"
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, observation: chex.Array):
+    act = {"tanh": nn.tanh, "relu": nn.relu}[self.activation]
+    x = observation.astype(self.dtype)
+    gain = jnp.sqrt(2.0)
+    if self.torso == "cnn":
+      x = act(nn.Conv(16, (3, 3), padding="SAME", dtype=self.dtype)(x))
+      x = x.reshape(x.shape[0], -1)
+      x = act(_dense(self.hidden, gain, self.dtype)(x))
+      actor = critic = x
+    else:
+      x = x.reshape(x.shape[0], -1)
+      actor = critic = x
+      for _ in range(self.num_layers):
+        actor = act(_dense(self.hidden, gain, self.dtype)(actor))
+      for _ in range(self.num_layers):
+        critic = act(_dense(self.hidden, gain, self.dtype)(critic))
+    logits = _dense(self.num_actions, 0.01, self.dtype)(actor)
+    value = _dense(1, 1.0, self.dtype)(critic)[:, 0]
+    return logits.astype(jnp.float32), value.astype(jnp.float32)
+
+
+def resolve_ppo_torso(torso: str, observation_shape) -> str:
+  """'auto' -> 'cnn' for H x W x C grids, 'mlp' for everything else."""
+  if torso != "auto":
+    return torso
+  return "cnn" if len(observation_shape) == 3 else "mlp"

@@ -1,0 +1,519 @@
+"""PPO (Schulman et al. 2017) on single-player games and by self-play on
+two-player board games, in the style of PureJaxRL: the whole update -
+rollout (`lax.scan` over steps, batched over envs), GAE, epochs of clipped
+minibatch updates - is one jitted program.
+
+Layout of a run's state (`RunState`): a leading axis of `num_seeds`
+independent agents (vmapped: N seeds train in one compiled program), then
+for env-shaped fields the `num_envs` axis, sharded over the mesh axis
+"data". Gradients are averaged over devices with the same helper as the
+AlphaZero learner (`zerogo.learner.sgd_step`).
+
+Two-player games: the learner is player 0 of every game (pgx draws who moves
+first, so it plays both colours); the opponent's moves happen inside the
+env step. In the first `self_play_fraction` of the env slots the opponent is
+the current policy itself, in the rest a snapshot from a pool of past
+policies (refreshed every `snapshot_every` updates; one snapshot per update).
+
+Every random draw is keyed by (seed, update, step, *global* env index), so
+rollouts do not depend on how many devices share the envs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import chex
+import jax
+import jax.numpy as jnp
+import optax
+
+import envs
+from envs import minatar
+from envs.wrappers import tree_select
+from zerogo import learner, networks, sharding
+
+ACTIVATIONS = ("tanh", "relu")
+_NEG = -1e9  # logit of an illegal action
+
+
+@dataclasses.dataclass(frozen=True)
+class PPOConfig:
+  """Everything that defines a PPO run. `num_envs` is global (all devices)."""
+  env_id: str = "minatar-breakout"
+  seed: int = 0
+  num_seeds: int = 1                   # independent agents in one program
+  total_steps: int = 10_000_000        # env steps per seed
+  num_envs: int = 64
+  num_steps: int = 128                 # rollout length per update
+  num_epochs: int = 4
+  num_minibatches: int = 8
+  learning_rate: float = 5e-3
+  anneal_lr: bool = True               # linear decay to 0 over the run
+  gamma: float = 0.99
+  gae_lambda: float = 0.95
+  clip_eps: float = 0.2
+  ent_coef: float = 0.01
+  vf_coef: float = 0.5
+  max_grad_norm: float = 0.5
+  torso: str = "auto"                  # auto: cnn for grids, mlp for vectors
+  hidden: int = 64
+  num_layers: int = 2
+  activation: str = "tanh"
+  sticky_action_prob: float | None = None  # None: the env's default
+  # Two-player games only.
+  pool_size: int = 8
+  snapshot_every: int = 10
+  self_play_fraction: float = 0.5
+
+  SHAPE_FIELDS = ("env_id", "num_seeds", "num_envs", "torso", "hidden", "num_layers",
+                  "pool_size")
+
+  @property
+  def steps_per_update(self) -> int:
+    return self.num_envs * self.num_steps
+
+  @property
+  def num_updates(self) -> int:
+    return max(self.total_steps // self.steps_per_update, 1)
+
+
+def make_env(config: PPOConfig):
+  if config.env_id in minatar.GAMES:
+    return minatar.make(config.env_id, config.sticky_action_prob)
+  return envs.make(config.env_id)
+
+
+def validate(config: PPOConfig, num_devices: int) -> None:
+  """Raises ValueError with one sentence naming the fix; no JAX work."""
+  envs.check_env_name(config.env_id)
+  env = make_env(config)
+  if env.num_players not in (1, 2):
+    raise ValueError(f"PPO plays one- or two-player games; {config.env_id!r} has "
+                     f"{env.num_players} players")
+  if config.torso not in networks.PPO_TORSOS:
+    raise ValueError(f"--torso={config.torso!r} is not one of {', '.join(networks.PPO_TORSOS)}")
+  if networks.resolve_ppo_torso(config.torso, env.observation_shape) == "cnn" and len(
+      env.observation_shape) != 3:
+    raise ValueError(f"--torso=cnn needs grid observations; {config.env_id} has shape "
+                     f"{env.observation_shape} (use --torso=mlp)")
+  if config.activation not in ACTIVATIONS:
+    raise ValueError(f"--activation={config.activation!r} is not one of {', '.join(ACTIVATIONS)}")
+  for name in ("num_seeds", "total_steps", "num_envs", "num_steps", "num_epochs",
+               "num_minibatches", "hidden", "num_layers", "pool_size", "snapshot_every"):
+    if getattr(config, name) < 1:
+      raise ValueError(f"--{name} must be at least 1, got {getattr(config, name)}")
+  sharding.check_divisible("num_envs", config.num_envs, num_devices)
+  if config.num_steps % config.num_minibatches:
+    raise ValueError(
+        f"--num_minibatches={config.num_minibatches} must divide --num_steps="
+        f"{config.num_steps} (a minibatch is a set of time steps of every env)")
+  if config.learning_rate <= 0:
+    raise ValueError(f"--learning_rate must be positive, got {config.learning_rate}")
+  if not 0 <= config.gamma <= 1 or not 0 <= config.gae_lambda <= 1:
+    raise ValueError("--gamma and --gae_lambda must be in [0, 1]")
+  if not 0 <= config.self_play_fraction <= 1:
+    raise ValueError(f"--self_play_fraction must be in [0, 1], got {config.self_play_fraction}")
+
+
+def make_network(config: PPOConfig, env) -> networks.ActorCritic:
+  return networks.ActorCritic(
+      num_actions=env.num_actions,
+      torso=networks.resolve_ppo_torso(config.torso, env.observation_shape),
+      hidden=config.hidden, num_layers=config.num_layers, activation=config.activation)
+
+
+def make_optimizer(config: PPOConfig) -> optax.GradientTransformation:
+  steps = config.num_updates * config.num_epochs * config.num_minibatches
+  lr = (optax.linear_schedule(config.learning_rate, 0.0, steps) if config.anneal_lr
+        else config.learning_rate)
+  return optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
+                     optax.adam(lr, eps=1e-5))
+
+
+def masked_logits(logits: jax.Array, legal_mask: jax.Array) -> jax.Array:
+  return jnp.where(legal_mask, logits, _NEG)
+
+
+# ---------------------------------------------------------------------------
+# Games as the learner sees them: batched over envs, auto-resetting.
+
+class _SinglePlayer:
+  """A one-player env: the learner's action is the whole step."""
+
+  def __init__(self, env, network):
+    self.env = env
+
+  def init(self, keys, opponents):
+    del opponents
+    return jax.vmap(self.env.init)(keys)
+
+  def observe(self, states):
+    return jax.vmap(self.env.observe)(states)
+
+  def step(self, states, actions, keys, opponents):
+    """-> (next states, reward [E], terminated [E], truncated [E], final obs)."""
+    del opponents
+    step_keys, reset_keys = _split2(keys)
+    stepped = jax.vmap(self.env.step)(states, actions, step_keys)
+    done = stepped.terminated | stepped.truncated
+    fresh = jax.vmap(self.env.init)(reset_keys)
+    next_states = jax.vmap(tree_select)(done, fresh, stepped)
+    return (next_states, stepped.rewards[:, 0], stepped.terminated, stepped.truncated,
+            jax.vmap(self.env.observe)(stepped))
+
+
+class _VersusOpponent:
+  """A two-player game from player 0's side; the opponent's replies (policy
+  samples from `opponents = (current params, snapshot params, use_current
+  [E])`) are part of the step."""
+
+  LEARNER = 0
+
+  def __init__(self, env, network):
+    self.env = env
+    self.network = network
+
+  def _opponent_moves(self, states, keys, opponents):
+    current, snapshot, use_current = opponents
+
+    def waiting(carry):
+      s, _, _, _ = carry
+      return (~(s.terminated | s.truncated) & (s.current_player != self.LEARNER)).any()
+
+    def reply(carry):
+      s, k, reward, n = carry
+      needs = ~(s.terminated | s.truncated) & (s.current_player != self.LEARNER)
+      k, action_keys, step_keys = _split3(k)
+      obs = jax.vmap(self.env.observe)(s)
+      logits = jnp.where(use_current[:, None], self.network.apply(current, obs)[0],
+                         self.network.apply(snapshot, obs)[0])
+      actions = jax.vmap(jax.random.categorical)(
+          action_keys, masked_logits(logits, s.legal_action_mask)).astype(jnp.int32)
+      moved = jax.vmap(self.env.step)(s, actions, step_keys)
+      s = jax.vmap(tree_select)(needs, moved, s)
+      reward = reward + jnp.where(needs, moved.rewards[:, self.LEARNER], 0.0)
+      return s, k, reward, n + 1
+
+    zero = jnp.zeros(keys.shape[0], jnp.float32)
+    states, _, reward, _ = jax.lax.while_loop(waiting, reply, (states, keys, zero, 0))
+    return states, reward
+
+  def init(self, keys, opponents):
+    init_keys, reply_keys = _split2(keys)
+    states = jax.vmap(self.env.init)(init_keys)
+    return self._opponent_moves(states, reply_keys, opponents)[0]
+
+  def observe(self, states):
+    return jax.vmap(self.env.observe, (0, None))(states, self.LEARNER)
+
+  def step(self, states, actions, keys, opponents):
+    step_keys, reply_keys, reset_keys = _split3(keys)
+    stepped = jax.vmap(self.env.step)(states, actions, step_keys)
+    reward = stepped.rewards[:, self.LEARNER].astype(jnp.float32)
+    stepped, replies = self._opponent_moves(stepped, reply_keys, opponents)
+    reward = reward + replies
+    done = stepped.terminated | stepped.truncated
+    fresh = self.init(reset_keys, opponents)
+    next_states = jax.vmap(tree_select)(done, fresh, stepped)
+    return next_states, reward, stepped.terminated, stepped.truncated, self.observe(stepped)
+
+
+def _split2(keys):
+  k = jax.vmap(jax.random.split)(keys)
+  return k[:, 0], k[:, 1]
+
+
+def _split3(keys):
+  k = jax.vmap(lambda key: jax.random.split(key, 3))(keys)
+  return k[:, 0], k[:, 1], k[:, 2]
+
+
+def make_game(env, network):
+  return (_VersusOpponent if env.num_players == 2 else _SinglePlayer)(env, network)
+
+
+# ---------------------------------------------------------------------------
+# Run state and the update.
+
+@chex.dataclass(frozen=True)
+class RunState:
+  """All a run needs to continue bit for bit. Leading axis: seeds [S].
+
+  env_state: [S, E, ...] games in progress (E sharded over devices);
+  episode_return, episode_length: [S, E] of the episodes in progress;
+  pool: [S, P, ...] past params (two-player games); pool_count: [S] int32
+  snapshots taken; key: [S, 2] uint32; update: [] int32 updates done.
+  """
+  train: learner.TrainState
+  env_state: Any
+  episode_return: chex.Array
+  episode_length: chex.Array
+  pool: Any
+  pool_count: chex.Array
+  key: chex.Array
+  update: chex.Array
+
+
+@chex.dataclass(frozen=True)
+class Minibatch:
+  observation: chex.Array
+  legal_action_mask: chex.Array
+  action: chex.Array
+  log_prob: chex.Array
+  value: chex.Array
+  advantage: chex.Array
+  target: chex.Array
+  weight: chex.Array
+
+
+def run_state_specs() -> RunState:
+  R, E = sharding.REPLICATED, jax.sharding.PartitionSpec(None, sharding.DATA)
+  return RunState(train=R, env_state=E, episode_return=E, episode_length=E, pool=R,
+                  pool_count=R, key=R, update=R)
+
+
+def seed_key(config: PPOConfig, seed_index: int) -> jax.Array:
+  return jax.random.fold_in(jax.random.PRNGKey(config.seed), seed_index)
+
+
+def _opponents(params, pool, pool_count, key, num_local, self_play_fraction):
+  """(current, snapshot, use_current[E_local]) for this update."""
+  size = jax.tree.leaves(pool)[0].shape[0]
+  pick = jax.random.randint(key, (), 0, jnp.clip(pool_count, 1, size))
+  snapshot = jax.tree.map(lambda x: x[pick], pool)
+  index = sharding.global_index(num_local)
+  total = num_local * jax.lax.psum(1, sharding.DATA)
+  use_current = index < jnp.round(self_play_fraction * total)
+  return params, snapshot, use_current
+
+
+def init_run_state(config: PPOConfig, env, network, optimizer) -> RunState:
+  """The state before update 0 (unsharded; place it with `place`)."""
+  game = make_game(env, network)
+
+  def one_seed(s):
+    param_key, env_key, run_key = jax.random.split(seed_key(config, s), 3)
+    params = networks_init(network, env, param_key)
+    pool = jax.tree.map(lambda x: jnp.broadcast_to(x, (config.pool_size, *x.shape)), params)
+    keys = jax.random.split(env_key, config.num_envs)
+    # At init every opponent is the initial policy.
+    opponents = (params, params, jnp.ones(config.num_envs, bool))
+    env_state = game.init(keys, opponents)
+    zeros = jnp.zeros(config.num_envs, jnp.float32)
+    return RunState(train=learner.init_train_state(params, optimizer), env_state=env_state,
+                    episode_return=zeros, episode_length=zeros.astype(jnp.int32),
+                    pool=pool, pool_count=jnp.int32(1),
+                    key=jax.random.key_data(run_key), update=jnp.int32(0))
+
+  states = [one_seed(s) for s in range(config.num_seeds)]
+  stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *states)
+  return stacked.replace(update=jnp.int32(0))
+
+
+def networks_init(network, env, key):
+  return network.init(key, jnp.zeros((1, *env.observation_shape), jnp.float32))
+
+
+def make_update_fn(config: PPOConfig, env, network, optimizer):
+  """Per-device, per-seed body of one update: RunState -> (RunState, metrics)."""
+  game = make_game(env, network)
+  two_player = env.num_players == 2
+
+  def policy_value(params, obs, mask):
+    logits, value = network.apply(params, obs)
+    return masked_logits(logits, mask), value
+
+  def loss_fn(params, mb: Minibatch):
+    logits, value = policy_value(params, mb.observation, mb.legal_action_mask)
+    log_probs = jax.nn.log_softmax(logits)
+    log_prob = jnp.take_along_axis(log_probs, mb.action[:, None], axis=1)[:, 0]
+    ratio = jnp.exp(log_prob - mb.log_prob)
+    clipped = jnp.clip(ratio, 1 - config.clip_eps, 1 + config.clip_eps)
+    policy_loss = -jnp.minimum(ratio * mb.advantage, clipped * mb.advantage)
+    value_clipped = mb.value + jnp.clip(value - mb.value, -config.clip_eps, config.clip_eps)
+    value_loss = 0.5 * jnp.maximum(jnp.square(value - mb.target),
+                                   jnp.square(value_clipped - mb.target))
+    probs = jnp.exp(log_probs)
+    entropy = -jnp.sum(jnp.where(mb.legal_action_mask, probs * log_probs, 0.0), axis=-1)
+    loss = policy_loss + config.vf_coef * value_loss - config.ent_coef * entropy
+    return loss, {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy,
+                  "approx_kl": (ratio - 1) - (log_prob - mb.log_prob),
+                  "clip_fraction": (jnp.abs(ratio - 1) > config.clip_eps).astype(jnp.float32)}
+
+  def per_env_keys(key, num_local):
+    return jax.vmap(jax.random.fold_in, (None, 0))(key, sharding.global_index(num_local))
+
+  def update(rs: RunState):
+    params = rs.train.params
+    num_local = rs.episode_return.shape[0]
+    key = jax.random.fold_in(jax.random.wrap_key_data(rs.key), rs.update)
+    rollout_key, epoch_key, pool_key = jax.random.split(key, 3)
+    opponents = (_opponents(params, rs.pool, rs.pool_count, pool_key, num_local,
+                            config.self_play_fraction) if two_player else None)
+
+    def env_step(carry, t):
+      states, ep_return, ep_length = carry
+      keys = per_env_keys(jax.random.fold_in(rollout_key, t), num_local)
+      action_keys, step_keys = _split2(keys)
+      obs = game.observe(states)
+      mask = states.legal_action_mask
+      logits, value = policy_value(params, obs, mask)
+      action = jax.vmap(jax.random.categorical)(action_keys, logits).astype(jnp.int32)
+      log_prob = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], axis=1)[:, 0]
+      states, reward, terminated, truncated, final_obs = game.step(
+          states, action, step_keys, opponents)
+      # A cut-off episode did not end: bootstrap from its final observation.
+      # (Computed only when some env was cut off this step.)
+      final_value = jax.lax.cond(
+          truncated.any(), lambda: network.apply(params, final_obs)[1],
+          lambda: jnp.zeros_like(reward))
+      done = terminated | truncated
+      ep_return = ep_return + reward
+      ep_length = ep_length + 1
+      transition = dict(observation=obs, legal_action_mask=mask, action=action,
+                        log_prob=log_prob, value=value,
+                        reward=reward + config.gamma * jnp.where(truncated, final_value, 0.0),
+                        done=done, finished_return=jnp.where(done, ep_return, 0.0),
+                        finished_length=jnp.where(done, ep_length, 0))
+      carry = (states, jnp.where(done, 0.0, ep_return), jnp.where(done, 0, ep_length))
+      return carry, transition
+
+    (states, ep_return, ep_length), traj = jax.lax.scan(
+        env_step, (rs.env_state, rs.episode_return, rs.episode_length),
+        jnp.arange(config.num_steps))
+    _, last_value = policy_value(params, game.observe(states), states.legal_action_mask)
+
+    def gae_step(carry, t):
+      gae, next_value = carry
+      not_done = 1.0 - t["done"].astype(jnp.float32)
+      delta = t["reward"] + config.gamma * next_value * not_done - t["value"]
+      gae = delta + config.gamma * config.gae_lambda * not_done * gae
+      return (gae, t["value"]), gae
+
+    _, advantage = jax.lax.scan(gae_step, (jnp.zeros_like(last_value), last_value), traj,
+                                reverse=True)
+    data = Minibatch(observation=traj["observation"],
+                     legal_action_mask=traj["legal_action_mask"], action=traj["action"],
+                     log_prob=traj["log_prob"], value=traj["value"], advantage=advantage,
+                     target=advantage + traj["value"],
+                     weight=jnp.ones((config.num_steps, num_local), jnp.float32))
+    steps_per_minibatch = config.num_steps // config.num_minibatches
+
+    def normalise(mb: Minibatch) -> Minibatch:
+      # Advantage normalisation with statistics over the global minibatch.
+      n = jax.lax.psum(jnp.float32(mb.advantage.size), sharding.DATA)
+      mean = jax.lax.psum(mb.advantage.sum(), sharding.DATA) / n
+      var = jax.lax.psum(jnp.square(mb.advantage - mean).sum(), sharding.DATA) / n
+      return mb.replace(advantage=(mb.advantage - mean) / (jnp.sqrt(var) + 1e-8))
+
+    def epoch(train, e):
+      # A minibatch is a random set of time steps of *every* env, and every
+      # device draws the same set: the global minibatches, hence the
+      # parameters, do not depend on how many devices share the envs.
+      perm = jax.random.permutation(jax.random.fold_in(epoch_key, e), config.num_steps)
+      shuffled = jax.tree.map(
+          lambda x: x[perm].reshape(config.num_minibatches, steps_per_minibatch * num_local,
+                                    *x.shape[2:]), data)
+
+      def minibatch(train, mb):
+        return learner.sgd_step(train, normalise(mb), loss_fn=loss_fn, optimizer=optimizer)
+
+      return jax.lax.scan(minibatch, train, shuffled)
+
+    train, sgd_metrics = jax.lax.scan(epoch, rs.train, jnp.arange(config.num_epochs))
+
+    update_index = rs.update + 1
+    pool, pool_count = rs.pool, rs.pool_count
+    if two_player:
+      take = update_index % config.snapshot_every == 0
+      slot = pool_count % config.pool_size
+      pool = jax.tree.map(
+          lambda p, x: jnp.where(take, p.at[slot].set(x), p), pool, train.params)
+      pool_count = pool_count + take.astype(jnp.int32)
+
+    total = lambda x: jax.lax.psum(x.sum(), sharding.DATA)
+    finished = total(traj["done"].astype(jnp.float32))
+    metrics = {k: v.mean() for k, v in sgd_metrics.items()}
+    metrics.update(
+        episodes=finished,
+        episode_return=total(traj["finished_return"]) / jnp.maximum(finished, 1),
+        episode_length=total(traj["finished_length"].astype(jnp.float32))
+        / jnp.maximum(finished, 1))
+    new = RunState(train=train, env_state=states, episode_return=ep_return,
+                   episode_length=ep_length, pool=pool, pool_count=pool_count, key=rs.key,
+                   update=update_index)
+    return new, metrics
+
+  return update
+
+
+class PPO:
+  """The compiled, data-parallel, seed-vmapped update for a config.
+
+  >>> ppo = PPO(config)
+  >>> state = ppo.init()
+  >>> state, metrics = ppo.step(state)   # `updates_per_step` updates, all seeds
+  """
+
+  def __init__(self, config: PPOConfig, mesh=None, updates_per_step: int = 1):
+    self.mesh = mesh if mesh is not None else sharding.make_mesh()
+    validate(config, self.mesh.size)
+    self.config = config
+    self.env = make_env(config)
+    self.network = make_network(config, self.env)
+    self.optimizer = make_optimizer(config)
+    self.updates_per_step = updates_per_step
+    body = make_update_fn(config, self.env, self.network, self.optimizer)
+
+    # Seeds are vmapped; the update counter is shared by all of them.
+    axes = RunState(train=0, env_state=0, episode_return=0, episode_length=0, pool=0,
+                    pool_count=0, key=0, update=None)
+    per_seed = jax.vmap(body, in_axes=(axes,), out_axes=(axes, 0))
+
+    def per_device(rs: RunState):
+      return jax.lax.scan(lambda rs, _: per_seed(rs), rs, None, length=updates_per_step)
+
+    specs = run_state_specs()
+    self.step = jax.jit(sharding.data_parallel(per_device, self.mesh, in_specs=(specs,),
+                                               out_specs=(specs, sharding.REPLICATED)),
+                        donate_argnums=0)
+
+  def init(self) -> RunState:
+    state = init_run_state(self.config, self.env, self.network, self.optimizer)
+    return place(state, self.mesh)
+
+  def abstract_state(self) -> RunState:
+    shapes = jax.eval_shape(lambda: init_run_state(
+        self.config, self.env, self.network, self.optimizer))
+    return _per_field(lambda named, tree: jax.tree.map(
+        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=named), tree),
+        shapes, self.mesh)
+
+
+def _per_field(fn, state: RunState, mesh) -> RunState:
+  specs = run_state_specs()
+  return RunState(**{name: fn(jax.sharding.NamedSharding(mesh, getattr(specs, name)),
+                              getattr(state, name))
+                     for name in RunState.__dataclass_fields__})
+
+
+def place(state: RunState, mesh) -> RunState:
+  return _per_field(lambda named, tree: jax.device_put(tree, named), state, mesh)
+
+
+def make_train(config: PPOConfig, mesh=None, updates_per_step: int = 1):
+  """`train() -> (RunState, metrics [num_updates, num_seeds])`: the whole run
+  in one call, without checkpoints or logging (tests, sweeps)."""
+  ppo = PPO(config, mesh, updates_per_step)
+
+  def train():
+    state = ppo.init()
+    metrics = []
+    for _ in range(-(-config.num_updates // updates_per_step)):
+      state, m = ppo.step(state)
+      metrics.append(m)
+    return state, jax.tree.map(lambda *xs: jnp.concatenate(xs)[:config.num_updates], *metrics)
+
+  return train

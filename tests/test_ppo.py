@@ -1,0 +1,159 @@
+"""PPO: MinAtar/CartPole env behaviour, data parallelism, seeds, resume,
+self-play on board games, and learning."""
+
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import envs
+from agents import ppo, ppo_loop
+from conftest import one_device_mesh, run_launcher
+from envs import minatar
+from zerogo import metrics as metrics_lib
+
+
+def tiny(**overrides) -> ppo.PPOConfig:
+  base = dict(env_id="CartPole-v1", seed=1, total_steps=4 * 16 * 4, num_envs=4, num_steps=16,
+              num_epochs=2, num_minibatches=2, hidden=16, learning_rate=1e-3)
+  return ppo.PPOConfig(**{**base, **overrides})
+
+
+def _params_after(config, mesh, updates):
+  trainer = ppo.PPO(config, mesh)
+  state = trainer.init()
+  for _ in range(updates):
+    state, metrics = trainer.step(state)
+  return jax.device_get(state.train.params), jax.device_get(metrics)
+
+
+def _assert_trees_close(a, b, **kw):
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    np.testing.assert_allclose(np.asarray(x), np.asarray(y), **kw)
+
+
+# --- environments -----------------------------------------------------------
+
+def test_minatar_games_are_registered_single_player():
+  names = set(envs.list_envs("minatar"))
+  assert names == {"minatar-breakout", "minatar-asterix", "minatar-freeway",
+                   "minatar-space_invaders", "minatar-seaquest"}
+  env = envs.make("minatar-breakout")
+  assert env.num_players == 1 and env.observation_shape == (10, 10, 4)
+  assert env.sticky_action_prob == 0.1 and envs.make("CartPole-v1").sticky_action_prob == 0.0
+
+
+def test_sticky_actions_repeat_the_last_action_at_the_given_rate():
+  env = minatar.make("minatar-breakout", sticky_action_prob=0.25)
+  state = env.init(jax.random.PRNGKey(0)).replace(last_action=jnp.int32(2))
+  keys = jax.random.split(jax.random.PRNGKey(1), 4000)
+  taken = jax.jit(jax.vmap(env.step, (None, None, 0)))(state, jnp.int32(1), keys).last_action
+  repeated = float((taken == 2).mean())
+  assert set(np.unique(np.asarray(taken))) == {1, 2}
+  assert abs(repeated - 0.25) < 0.03, repeated
+  never = minatar.make("minatar-breakout", sticky_action_prob=0.0)
+  taken = jax.jit(jax.vmap(never.step, (None, None, 0)))(state, jnp.int32(1), keys).last_action
+  assert bool((taken == 1).all())
+
+
+def test_time_limit_is_truncation_not_termination_and_finished_is_a_no_op():
+  env = envs.make("CartPole-v1")
+  state = env.init(jax.random.PRNGKey(0))
+  # One step before the 500-step limit, pole upright: the next step truncates.
+  state = state.replace(inner=state.inner.replace(time=499))
+  step = jax.jit(env.step)
+  after = step(state, jnp.int32(0), jax.random.PRNGKey(1))
+  assert bool(after.truncated) and not bool(after.terminated)
+  assert float(after.rewards[0]) == 1.0
+  again = step(after, jnp.int32(1), jax.random.PRNGKey(2))
+  np.testing.assert_array_equal(np.asarray(again.observation), np.asarray(after.observation))
+  assert float(again.rewards[0]) == 0.0 and bool(again.truncated)
+
+
+# --- the update: devices, seeds, resume -------------------------------------
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "tic_tac_toe"])
+def test_four_devices_match_one_device(env_id):
+  config = tiny(env_id=env_id, num_envs=8)
+  one, m1 = _params_after(config, one_device_mesh(), 2)
+  four, m4 = _params_after(config, jax.make_mesh((4,), ("data",)), 2)
+  _assert_trees_close(one, four, rtol=2e-4, atol=2e-5)
+  np.testing.assert_allclose(m1["loss"], m4["loss"], rtol=1e-4, atol=1e-5)
+
+
+def test_seeds_are_independent_agents_in_one_program():
+  two, _ = _params_after(tiny(num_seeds=2), one_device_mesh(), 2)
+  one, _ = _params_after(tiny(num_seeds=1), one_device_mesh(), 2)
+  _assert_trees_close(jax.tree.map(lambda x: x[0], two), jax.tree.map(lambda x: x[0], one),
+                      rtol=1e-5, atol=1e-6)
+  first, second = (jax.tree.leaves(jax.tree.map(lambda x: x[i], two)) for i in (0, 1))
+  assert any(not np.allclose(a, b) for a, b in zip(first, second))
+
+
+def test_resume_is_exact(tmp_path):
+  # Self-play on tic-tac-toe: covers the snapshot pool and the opponents too.
+  config = tiny(env_id="tic_tac_toe", total_steps=4 * 16 * 6, snapshot_every=2, pool_size=2)
+  options = dict(log_every=1, checkpoint_every=3, eval_every=0, progress=False)
+  straight = ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path / "a"), **options))
+  ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path / "b"), stop_at=3, **options))
+  resumed = ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path / "b"), **options))
+  assert int(straight.update) == int(resumed.update) == 6
+  assert int(jax.device_get(resumed.pool_count)[0]) == 4  # initial + updates 2, 4, 6
+  _assert_trees_close(jax.device_get(straight.train.params),
+                      jax.device_get(resumed.train.params), rtol=0, atol=0)
+  rows = metrics_lib.read_jsonl(str(tmp_path / "b" / "metrics.jsonl"))
+  assert [r["iteration"] for r in rows] == [1, 2, 3, 4, 5, 6]
+
+
+# --- launcher, agents, learning ---------------------------------------------
+
+def test_launcher_bad_flags_are_one_sentence(tmp_path):
+  cases = [("--env=minatar-pong", "unknown game"),
+           ("--num_envs=3", "must be divisible by the number of devices"),
+           ("--num_minibatches=5", "must divide --num_steps"),
+           ("--sticky_action_prob=1.5", "sticky_action_prob must be in"),
+           ("--env=kuhn_poker --torso=cnn", "needs grid observations")]
+  for flag, message in cases:
+    proc = run_launcher("ppo.py", f"--workdir={tmp_path}/w", *flag.split(), devices=2,
+                        check=False)
+    assert proc.returncode == 2, (flag, proc.stderr[-500:])
+    assert message in proc.stderr and "Traceback" not in proc.stderr, (flag, proc.stderr)
+
+
+@pytest.mark.slow
+def test_cartpole_reaches_450_within_300k_steps(tmp_path):
+  # Two seeds in one program: both must get there.
+  run_launcher("ppo.py", "--flagfile=launch/configs/cartpole.flags",
+               f"--workdir={tmp_path}", "--num_seeds=2", "--progress=false", timeout=900)
+  rows = metrics_lib.read_jsonl(str(tmp_path / "metrics.jsonl"))
+  assert rows[-1]["env_steps"] <= 300_000
+  for seed in (0, 1):
+    returns = [r[f"episode_return/seed_{seed}"] for r in rows
+               if f"episode_return/seed_{seed}" in r]
+    assert max(np.mean(returns[i:i + 3]) for i in range(len(returns) - 2)) >= 450, returns
+    assert rows[-1][f"eval/episode_return/seed_{seed}"] >= 450
+  assert (tmp_path / "flags.txt").read_text().count("--num_seeds=2") == 1
+
+
+@pytest.mark.slow
+def test_selfplay_ppo_on_tic_tac_toe_beats_random_and_loads_as_an_agent(tmp_path):
+  import zerogo
+  from agents import baselines
+  from zerogo import arena
+  run_launcher("ppo.py", "--env=tic_tac_toe", f"--workdir={tmp_path}", "--seed=0",
+               "--total_steps=98304", "--num_envs=64", "--num_steps=16",
+               "--num_minibatches=4", "--learning_rate=3e-3", "--torso=mlp", "--hidden=64",
+               "--eval_every=48", "--eval_episodes=64", "--eval_uct_simulations=0",
+               "--checkpoint_every=48", "--progress=false", timeout=900)
+  agent = zerogo.load_agent(str(tmp_path))
+  assert agent.env_id == "tic_tac_toe" and agent.name.startswith("ppo@")
+  result = arena.play_match(agent, baselines.random_agent(agent.env),
+                            jax.random.PRNGKey(5), 200).summary()
+  # An untrained policy scores about 50%; random loses most games to a
+  # learned one. (Tic-tac-toe allows draws, so wins alone stay below 1.)
+  assert result["score"] >= 0.85 and result["losses"] <= 10, result
+  with pytest.raises(ValueError, match="does not search"):
+    zerogo.load_agent(str(tmp_path), num_simulations=8)
