@@ -49,7 +49,7 @@ class PPOConfig:
   num_steps: int = 128                 # rollout length per update
   num_epochs: int = 4
   num_minibatches: int = 8
-  learning_rate: float = 5e-3
+  learning_rate: float = 5e-4
   anneal_lr: bool = True               # linear decay to 0 over the run
   gamma: float = 0.99
   gae_lambda: float = 0.95
@@ -470,7 +470,18 @@ class PPO:
     # Seeds are vmapped; the update counter is shared by all of them.
     axes = RunState(train=0, env_state=0, episode_return=0, episode_length=0, pool=0,
                     pool_count=0, key=0, update=None)
-    per_seed = jax.vmap(body, in_axes=(axes,), out_axes=(axes, 0))
+    if config.num_seeds == 1:
+      # No vmap for one seed: XLA:CPU runs a batched matmul with a batch of
+      # one slower than the plain one.
+      seeded = [f for f in RunState.__dataclass_fields__ if f != "update"]
+
+      def per_seed(rs):
+        new, metrics = body(rs.replace(**{f: jax.tree.map(lambda x: x[0], getattr(rs, f))
+                                          for f in seeded}))
+        expand = lambda tree: jax.tree.map(lambda x: x[None], tree)
+        return new.replace(**{f: expand(getattr(new, f)) for f in seeded}), expand(metrics)
+    else:
+      per_seed = jax.vmap(body, in_axes=(axes,), out_axes=(axes, 0))
 
     def per_device(rs: RunState):
       return jax.lax.scan(lambda rs, _: per_seed(rs), rs, None, length=updates_per_step)

