@@ -8,6 +8,7 @@ the host fetches their metrics only when it logs.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import time
 
@@ -132,10 +133,17 @@ def summarise(chunks: list[dict]) -> dict:
   return out
 
 
+@functools.lru_cache(maxsize=4)
+def _trainer(config: ppo.PPOConfig, updates_per_call: int) -> ppo.PPO:
+  # Cached: runs of the same config in one process (resume, sweeps, tests)
+  # reuse one compiled program.
+  return ppo.PPO(config, updates_per_step=updates_per_call)
+
+
 def run(config: ppo.PPOConfig, options: RunOptions) -> ppo.RunState:
   """Trains until `config.num_updates`, resuming from the workdir's latest
   checkpoint if there is one. Returns the final RunState."""
-  trainer = ppo.PPO(config, updates_per_step=options.updates_per_call)
+  trainer = _trainer(config, options.updates_per_call)
   workdir = os.path.abspath(options.workdir)
   ckpt = checkpoint.Checkpointer(checkpoint.checkpoint_dir(workdir),
                                  max_to_keep=options.max_checkpoints)

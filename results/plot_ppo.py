@@ -1,0 +1,39 @@
+"""Plots a PPO run's metrics.jsonl against environment steps: training
+episode return (every seed), greedy evaluation, entropy.
+
+  python results/plot_ppo.py results/runs/breakout_metrics.jsonl results/ppo_breakout.png
+"""
+
+import json
+import sys
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def main(src: str, out: str) -> None:
+  rows = [json.loads(line) for line in open(src) if line.strip()]
+  fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+  returns = sorted({k for r in rows for k in r if k.startswith("episode_return")}) or []
+  for key in returns:
+    pts = [(r["env_steps"] / 1e6, r[key]) for r in rows if key in r]
+    axes[0].plot(*zip(*pts), label=key, lw=1 if "seed" in key else 2)
+  axes[0].set_title("training episode return")
+  evals = sorted({k for r in rows for k in r if k.startswith("eval/") and "seed" not in k})
+  for key in evals:
+    pts = [(r["env_steps"] / 1e6, r[key]) for r in rows if key in r]
+    axes[1].plot(*zip(*pts), marker="o", label=key.split("/")[-1])
+  axes[1].set_title("greedy evaluation")
+  axes[2].plot([r["env_steps"] / 1e6 for r in rows], [r["entropy"] for r in rows])
+  axes[2].set_title("policy entropy")
+  for ax in axes:
+    ax.set_xlabel("environment steps (millions)")
+    if ax.get_legend_handles_labels()[0]:
+      ax.legend()
+  fig.tight_layout()
+  fig.savefig(out, dpi=90)
+
+
+if __name__ == "__main__":
+  main(*sys.argv[1:3])
