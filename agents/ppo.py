@@ -306,7 +306,7 @@ def init_run_state(config: PPOConfig, env, network, optimizer) -> RunState:
 
   def one_seed(s):
     param_key, env_key, run_key = jax.random.split(seed_key(config, s), 3)
-    params = networks_init(network, env, param_key)
+    params = init_params(network, env, param_key)
     pool = jax.tree.map(lambda x: jnp.broadcast_to(x, (config.pool_size, *x.shape)), params)
     keys = jax.random.split(env_key, config.num_envs)
     # At init every opponent is the initial policy.
@@ -323,7 +323,7 @@ def init_run_state(config: PPOConfig, env, network, optimizer) -> RunState:
   return stacked.replace(update=jnp.int32(0))
 
 
-def networks_init(network, env, key):
+def init_params(network, env, key):
   return network.init(key, jnp.zeros((1, *env.observation_shape), jnp.float32))
 
 
@@ -514,7 +514,8 @@ class PPO:
                         donate_argnums=0)
 
   def init(self) -> RunState:
-    state = init_run_state(self.config, self.env, self.network, self.optimizer)
+    state = jax.jit(lambda: init_run_state(self.config, self.env, self.network,
+                                           self.optimizer))()
     return place(state, self.mesh)
 
   def abstract_state(self) -> RunState:

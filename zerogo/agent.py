@@ -110,7 +110,7 @@ def _ppo_agent(meta: dict, directory: str, step: int, num_simulations: int | Non
   config = _config_from(meta, ppo.PPOConfig)
   env = ppo.make_env(config)
   network = ppo.make_network(config, env)
-  one = jax.eval_shape(lambda: ppo.networks_init(network, env, jax.random.PRNGKey(0)))
+  one = jax.eval_shape(lambda: ppo.init_params(network, env, jax.random.PRNGKey(0)))
   # Saved params carry a leading axis of seeds; the agent is seed 0.
   stacked = jax.tree.map(lambda s: jax.ShapeDtypeStruct((config.num_seeds, *s.shape), s.dtype),
                          one)
