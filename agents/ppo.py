@@ -12,8 +12,10 @@ AlphaZero learner (`zerogo.learner.sgd_step`).
 Two-player games: the learner is player 0 of every game (pgx draws who moves
 first, so it plays both colours); the opponent's moves happen inside the
 env step. In the first `self_play_fraction` of the env slots the opponent is
-the current policy itself, in the rest a snapshot from a pool of past
-policies (refreshed every `snapshot_every` updates; one snapshot per update).
+the current policy itself, in the last `random_opponent_fraction` a uniformly
+random player (positions a self-play policy never reaches), and in the rest
+a snapshot from a pool of past policies (refreshed every `snapshot_every`
+updates; one snapshot per update).
 
 Every random draw is keyed by (seed, update, step, *global* env index), so
 rollouts do not depend on how many devices share the envs.
@@ -66,6 +68,7 @@ class PPOConfig:
   pool_size: int = 8
   snapshot_every: int = 10
   self_play_fraction: float = 0.5
+  random_opponent_fraction: float = 0.0
 
   SHAPE_FIELDS = ("env_id", "num_seeds", "num_envs", "torso", "hidden", "num_layers",
                   "pool_size")
@@ -113,8 +116,11 @@ def validate(config: PPOConfig, num_devices: int) -> None:
     raise ValueError(f"--learning_rate must be positive, got {config.learning_rate}")
   if not 0 <= config.gamma <= 1 or not 0 <= config.gae_lambda <= 1:
     raise ValueError("--gamma and --gae_lambda must be in [0, 1]")
-  if not 0 <= config.self_play_fraction <= 1:
-    raise ValueError(f"--self_play_fraction must be in [0, 1], got {config.self_play_fraction}")
+  if not (0 <= config.self_play_fraction and 0 <= config.random_opponent_fraction
+          and config.self_play_fraction + config.random_opponent_fraction <= 1):
+    raise ValueError("--self_play_fraction and --random_opponent_fraction must be >= 0 "
+                     f"and add up to at most 1, got {config.self_play_fraction} and "
+                     f"{config.random_opponent_fraction}")
 
 
 def make_network(config: PPOConfig, env) -> networks.ActorCritic:
@@ -167,7 +173,7 @@ class _SinglePlayer:
 class _VersusOpponent:
   """A two-player game from player 0's side; the opponent's replies (policy
   samples from `opponents = (current params, snapshot params, use_current
-  [E])`) are part of the step."""
+  [E], use_random [E])`) are part of the step."""
 
   LEARNER = 0
 
@@ -176,7 +182,7 @@ class _VersusOpponent:
     self.network = network
 
   def _opponent_moves(self, states, keys, opponents):
-    current, snapshot, use_current = opponents
+    current, snapshot, use_current, use_random = opponents
 
     def waiting(carry):
       s, _, _, _ = carry
@@ -189,6 +195,7 @@ class _VersusOpponent:
       obs = jax.vmap(self.env.observe)(s)
       logits = jnp.where(use_current[:, None], self.network.apply(current, obs)[0],
                          self.network.apply(snapshot, obs)[0])
+      logits = jnp.where(use_random[:, None], 0.0, logits)
       actions = jax.vmap(jax.random.categorical)(
           action_keys, masked_logits(logits, s.legal_action_mask)).astype(jnp.int32)
       moved = jax.vmap(self.env.step)(s, actions, step_keys)
@@ -285,32 +292,38 @@ def run_state_specs() -> RunState:
                   pool_count=R, key=R, update=R)
 
 
-def seed_key(config: PPOConfig, seed_index: int) -> jax.Array:
-  return jax.random.fold_in(jax.random.PRNGKey(config.seed), seed_index)
+def seed_key(config: PPOConfig, seed_index: int, key: jax.Array | None = None) -> jax.Array:
+  """Seed i's key: `key` (default PRNGKey(config.seed)) with i folded in."""
+  base = jax.random.PRNGKey(config.seed) if key is None else key
+  return jax.random.fold_in(base, seed_index)
 
 
-def _opponents(params, pool, pool_count, key, num_local, self_play_fraction):
-  """(current, snapshot, use_current[E_local]) for this update."""
+def _opponents(params, pool, pool_count, key, num_local, config: PPOConfig):
+  """(current, snapshot, use_current[E_local], use_random[E_local])."""
   size = jax.tree.leaves(pool)[0].shape[0]
   pick = jax.random.randint(key, (), 0, jnp.clip(pool_count, 1, size))
   snapshot = jax.tree.map(lambda x: x[pick], pool)
   index = sharding.global_index(num_local)
   total = num_local * jax.lax.psum(1, sharding.DATA)
-  use_current = index < jnp.round(self_play_fraction * total)
-  return params, snapshot, use_current
+  use_current = index < jnp.round(config.self_play_fraction * total)
+  use_random = index >= total - jnp.round(config.random_opponent_fraction * total)
+  return params, snapshot, use_current, use_random
 
 
-def init_run_state(config: PPOConfig, env, network, optimizer) -> RunState:
-  """The state before update 0 (unsharded; place it with `place`)."""
+def init_run_state(config: PPOConfig, env, network, optimizer,
+                   key: jax.Array | None = None) -> RunState:
+  """The state before update 0 (unsharded; place it with `place`). `key`
+  replaces PRNGKey(config.seed) as the source of all randomness."""
   game = make_game(env, network)
 
   def one_seed(s):
-    param_key, env_key, run_key = jax.random.split(seed_key(config, s), 3)
+    param_key, env_key, run_key = jax.random.split(seed_key(config, s, key), 3)
     params = init_params(network, env, param_key)
     pool = jax.tree.map(lambda x: jnp.broadcast_to(x, (config.pool_size, *x.shape)), params)
     keys = jax.random.split(env_key, config.num_envs)
     # At init every opponent is the initial policy.
-    opponents = (params, params, jnp.ones(config.num_envs, bool))
+    opponents = (params, params, jnp.ones(config.num_envs, bool),
+                 jnp.zeros(config.num_envs, bool))
     env_state = game.init(keys, opponents)
     zeros = jnp.zeros(config.num_envs, jnp.float32)
     return RunState(train=learner.init_train_state(params, optimizer), env_state=env_state,
@@ -366,7 +379,7 @@ def make_update_fn(config: PPOConfig, env, network, optimizer):
     key = jax.random.fold_in(jax.random.wrap_key_data(rs.key), rs.update)
     rollout_key, epoch_key, pool_key = jax.random.split(key, 3)
     opponents = (_opponents(params, rs.pool, rs.pool_count, pool_key, num_local,
-                            config.self_play_fraction) if two_player else None)
+                            config) if two_player else None)
 
     def env_step(carry, t):
       states, ep_return, ep_length = carry
@@ -513,9 +526,9 @@ class PPO:
                                                out_specs=(specs, sharding.REPLICATED)),
                         donate_argnums=0)
 
-  def init(self) -> RunState:
-    state = jax.jit(lambda: init_run_state(self.config, self.env, self.network,
-                                           self.optimizer))()
+  def init(self, key: jax.Array | None = None) -> RunState:
+    state = jax.jit(lambda k: init_run_state(self.config, self.env, self.network,
+                                             self.optimizer, k))(key)
     return place(state, self.mesh)
 
   def abstract_state(self) -> RunState:
@@ -538,16 +551,20 @@ def place(state: RunState, mesh) -> RunState:
 
 
 def make_train(config: PPOConfig, mesh=None, updates_per_step: int = 1):
-  """`train() -> (RunState, metrics [num_updates, num_seeds])`: the whole run
-  in one call, without checkpoints or logging (tests, sweeps)."""
+  """`train(key=None) -> (RunState, metrics [num_updates, num_seeds])`: the
+  whole run in one call, without checkpoints or logging (tests, sweeps).
+  `key` replaces PRNGKey(config.seed). Compiled once per `make_train`."""
+  if config.num_updates % updates_per_step:
+    raise ValueError(f"updates_per_step={updates_per_step} must divide the "
+                     f"{config.num_updates} updates")
   ppo = PPO(config, mesh, updates_per_step)
 
-  def train():
-    state = ppo.init()
+  def train(key: jax.Array | None = None):
+    state = ppo.init(key)
     metrics = []
-    for _ in range(-(-config.num_updates // updates_per_step)):
+    for _ in range(config.num_updates // updates_per_step):
       state, m = ppo.step(state)
       metrics.append(m)
-    return state, jax.tree.map(lambda *xs: jnp.concatenate(xs)[:config.num_updates], *metrics)
+    return state, jax.tree.map(lambda *xs: jnp.concatenate(xs), *metrics)
 
   return train

@@ -62,6 +62,8 @@ flags.DEFINE_integer("snapshot_every", _D.snapshot_every,
 flags.DEFINE_float("self_play_fraction", _D.self_play_fraction,
                    "Self-play: share of games against the current policy (the rest face "
                    "a pool snapshot).")
+flags.DEFINE_float("random_opponent_fraction", _D.random_opponent_fraction,
+                   "Self-play: share of games against a uniformly random player.")
 flags.DEFINE_integer("updates_per_call", 1, "Updates per compiled call (more: less host "
                      "overhead, coarser logging); must divide the number of updates.")
 flags.DEFINE_integer("log_every", 10, "Write metrics every this many updates.")
@@ -87,7 +89,8 @@ def _config() -> PPOConfig:
       vf_coef=FLAGS.vf_coef, max_grad_norm=FLAGS.max_grad_norm, torso=FLAGS.torso,
       hidden=FLAGS.hidden, num_layers=FLAGS.num_layers, activation=FLAGS.activation,
       sticky_action_prob=FLAGS.sticky_action_prob, pool_size=FLAGS.pool_size,
-      snapshot_every=FLAGS.snapshot_every, self_play_fraction=FLAGS.self_play_fraction)
+      snapshot_every=FLAGS.snapshot_every, self_play_fraction=FLAGS.self_play_fraction,
+      random_opponent_fraction=FLAGS.random_opponent_fraction)
 
 
 def main(argv):

@@ -38,6 +38,9 @@ flags.DEFINE_string("anchor", None, "Player whose Elo is fixed (default: random 
                     "playing, else the first agent).")
 flags.DEFINE_float("anchor_elo", 0.0, "Elo of the anchor.")
 flags.DEFINE_float("komi", None, "Go only: komi for scoring and engines (default: pgx's 7.5).")
+flags.DEFINE_integer("opening_moves", 0, "Random moves that open every game, the same in "
+                     "both games of a colour-swapped pair: two deterministic agents "
+                     "otherwise play the same two games over and over.")
 flags.DEFINE_integer("batch", 64, "Games played at once between two JAX agents.")
 flags.DEFINE_integer("bootstrap", 300, "Bootstrap resamples for the Elo intervals.")
 flags.DEFINE_integer("seed", 0, "Seed of the games.")
@@ -61,6 +64,8 @@ def _validate():
       raise ValueError(f"{spec.text}: GTP engines play Go, not {FLAGS.env}")
   if FLAGS.komi is not None and not go_game:
     raise ValueError("--komi is for Go games only")
+  if FLAGS.opening_moves < 0:
+    raise ValueError(f"--opening_moves must be >= 0, got {FLAGS.opening_moves}")
   if FLAGS.games_per_pair < 1 or FLAGS.batch < 2 or FLAGS.batch % 2:
     raise ValueError("--games_per_pair must be >= 1 and --batch even and >= 2")
   anchor = FLAGS.anchor or ("random" if "random" in names else names[0])
@@ -159,7 +164,8 @@ class Tournament:
     while played < n:
       size = min(FLAGS.batch, n - played + (n - played) % 2)
       result = jax.device_get(arena.play_match(
-          agent_a, agent_b, jax.random.fold_in(key, played), size, env=self.env))
+          agent_a, agent_b, jax.random.fold_in(key, played), size, env=self.env,
+          opening_moves=FLAGS.opening_moves))
       finals = (arena.replay_final(self.env, result.actions)
                 if self.env.id.startswith("go_") else None)
       for i in range(min(size, n - played)):
@@ -178,7 +184,8 @@ class Tournament:
     for g in range(n):
       first, second = (a, b) if g % 2 == 0 else (b, a)
       record = arena.play_game(self.env, self.player(first), self.player(second),
-                               jax.random.fold_in(key, g))
+                               jax.random.fold_in(key, g), opening_moves=FLAGS.opening_moves,
+                               opening_key=jax.random.split(key)[0], pair=g // 2)
       engine_scores = None
       if self.env.id.startswith("go_"):
         engine_scores = {name: self.player(name).final_score() for name in (first, second)

@@ -108,3 +108,20 @@ def test_host_game_against_agents_and_illegal_moves_lose():
   draw = arena.play_game(env, minimax, arena.AgentPlayer(baselines.minimax_agent(env)),
                          jax.random.PRNGKey(2))
   assert draw.reason == "end" and draw.score == 0.5 and len(draw.actions) == 9
+
+
+def test_random_openings_are_shared_by_colour_swapped_pairs():
+  import envs
+  from zerogo import networks
+  from zerogo.agent import policy_agent
+  env = envs.make("tic_tac_toe")
+  net = networks.make_network(env.num_actions, num_channels=8, num_blocks=1)
+  params = networks.init_params(net, env.observation_shape, jax.random.PRNGKey(0))
+  det = policy_agent(env, net, params, name="det")  # deterministic: argmax
+  plain = arena.play_match(det, det, jax.random.PRNGKey(1), 8)
+  # Without openings two deterministic players replay one game per colour.
+  assert len({tuple(a) for a in np.asarray(plain.actions)[::2]}) == 1
+  opened = arena.play_match(det, det, jax.random.PRNGKey(1), 8, opening_moves=2)
+  actions = np.asarray(opened.actions)
+  np.testing.assert_array_equal(actions[0::2, :2], actions[1::2, :2])
+  assert len({tuple(a[:2]) for a in actions[::2]}) > 1

@@ -85,8 +85,18 @@ def test_four_devices_match_one_device():
 
 
 def test_seeds_are_independent_agents_in_one_program():
-  two, _ = _params_after(tiny(num_seeds=2), one_device_mesh(), 2)
-  one, _ = _params_after(tiny(num_seeds=1), one_device_mesh(), 2)
+  two, _ = _params_after(tiny(num_seeds=2, total_steps=4 * 16 * 2), one_device_mesh(), 2)
+  config = tiny(num_seeds=1, total_steps=4 * 16 * 2)
+  train = ppo.make_train(config, one_device_mesh())
+  state, metrics = train()
+  assert metrics["loss"].shape == (2, 1)
+  one = jax.device_get(state.train.params)
+  # train(key) draws everything from key; config.seed is the default key.
+  again, _ = train(jax.random.PRNGKey(config.seed))
+  _assert_trees_close(one, jax.device_get(again.train.params), rtol=0, atol=0)
+  other, _ = train(jax.random.PRNGKey(config.seed + 1))
+  assert any(not np.allclose(a, b) for a, b in zip(
+      jax.tree.leaves(one), jax.tree.leaves(jax.device_get(other.train.params))))
   _assert_trees_close(jax.tree.map(lambda x: x[0], two), jax.tree.map(lambda x: x[0], one),
                       rtol=1e-5, atol=1e-6)
   first, second = (jax.tree.leaves(jax.tree.map(lambda x: x[i], two)) for i in (0, 1))

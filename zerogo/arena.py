@@ -47,10 +47,17 @@ def max_game_length(env) -> int:
   return int(getattr(env, "max_game_length", 1024))
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 5))
-def _play(env, apply_a, apply_b, params_a, params_b, num_games, key):
+def opening_move(key: jax.Array, pair: jax.Array, ply: jax.Array, legal_mask: jax.Array):
+  """The uniformly random move at `ply` of the opening shared by the two
+  games of colour-swapped pair `pair` (same key, same position, same move)."""
+  k = jax.random.fold_in(jax.random.fold_in(key, pair), ply)
+  return jax.random.categorical(k, jnp.where(legal_mask, 0.0, -jnp.inf)).astype(jnp.int32)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 5, 7))
+def _play(env, apply_a, apply_b, params_a, params_b, num_games, key, opening_moves=0):
   length = max_game_length(env)
-  init_key, key = jax.random.split(key)
+  init_key, opening_key, key = jax.random.split(key, 3)
   states = jax.vmap(env.init)(jax.random.split(init_key, num_games))
   # Colours alternate: A moves first in even-numbered games, second in odd.
   a_first = jnp.arange(num_games) % 2 == 0
@@ -66,6 +73,10 @@ def _play(env, apply_a, apply_b, params_a, params_b, num_games, key):
     done = s.terminated | s.truncated
     action = jnp.where(s.current_player == a_player,
                        apply_a(params_a, s, key_a), apply_b(params_b, s, key_b))
+    if opening_moves:
+      opening = jax.vmap(opening_move, (None, 0, 0, 0))(
+          opening_key, jnp.arange(num_games) // 2, moves, s.legal_action_mask)
+      action = jnp.where(moves < opening_moves, opening, action)
     actions = actions.at[jnp.arange(num_games), jnp.where(done, length, moves)].set(
         action, mode="drop")
     s = jax.vmap(env.step)(s, action, jax.random.split(step_key, num_games))
@@ -96,13 +107,17 @@ def replay_final(env, actions: jax.Array):
 
 
 def play_match(agent_a: Agent, agent_b: Agent, key: jax.Array, num_games: int,
-               env=None) -> MatchResult:
+               env=None, opening_moves: int = 0) -> MatchResult:
   """Plays `num_games` two-player games between A and B, colours alternated
-  (A first in even games), under `env`'s rules (default: A's env)."""
+  (A first in even games), under `env`'s rules (default: A's env).
+
+  `opening_moves=N`: the first N moves of every game are uniformly random,
+  the same N moves in both games of a colour-swapped pair (games 2k, 2k+1).
+  Two deterministic agents otherwise replay the same two games forever."""
   if agent_a.env_id != agent_b.env_id:
     raise ValueError(f"agents play different games: {agent_a.env_id} vs {agent_b.env_id}")
   return _play(env if env is not None else agent_a.env, agent_a.apply, agent_b.apply, agent_a.params,
-               agent_b.params, num_games, key)
+               agent_b.params, num_games, key, opening_moves)
 
 
 # ---------------------------------------------------------------------------
@@ -159,11 +174,14 @@ class GameRecord:
 
 
 def play_game(env, first: Player, second: Player, key: jax.Array,
-              on_move: Callable[[Any, int], None] | None = None) -> GameRecord:
+              on_move: Callable[[Any, int], None] | None = None, *,
+              opening_moves: int = 0, opening_key: jax.Array | None = None,
+              pair: int = 0) -> GameRecord:
   """Plays one game between two host-side players; `first` moves first.
 
   A move the rules forbid loses the game for the player who sent it (so an
-  external engine's bug cannot crash a tournament).
+  external engine's bug cannot crash a tournament). `opening_moves=N`: the
+  first N moves are random, drawn as in `play_match` from (opening_key, pair).
   """
   init_key, key = jax.random.split(key)
   state = env.init(init_key)
@@ -178,7 +196,11 @@ def play_game(env, first: Player, second: Player, key: jax.Array,
     key, move_key, step_key = jax.random.split(key, 3)
     mover = int(state.current_player)
     player = seats[mover]
-    action = player.genmove(state, move_key)
+    if len(actions) < opening_moves:
+      action = int(opening_move(opening_key, jnp.int32(pair), jnp.int32(len(actions)),
+                                state.legal_action_mask))
+    else:
+      action = player.genmove(state, move_key)
     legal = np.asarray(state.legal_action_mask)
     if action == RESIGN or not (0 <= action < legal.shape[0] and legal[action]):
       reason = "resign" if action == RESIGN else "illegal"
