@@ -67,11 +67,31 @@ def test_help_explains_the_flags():
     assert name in text
 
 
+def _typed(config_class, values: dict) -> dict:
+  """Flagfile strings -> the config's field types (env -> env_id)."""
+  defaults = config_class()
+  out = {}
+  for key, value in values.items():
+    key = "env_id" if key == "env" else key
+    if key not in config_class.__dataclass_fields__:
+      continue
+    default = getattr(defaults, key)
+    if isinstance(default, bool):
+      out[key] = {"true": True, "false": False}[value.lower()]
+    elif default is None:
+      out[key] = float(value)
+    else:
+      out[key] = type(default)(value)
+  return out
+
+
 def test_every_flagfile_parses_and_validates():
-  from agents import alphazero
+  from agents import alphazero, ppo
   configs = os.path.join(os.path.dirname(os.path.dirname(__file__)), "launch", "configs")
   names = sorted(f[:-6] for f in os.listdir(configs) if f.endswith(".flags"))
-  assert {"tic_tac_toe", "connect_four", "othello", "go_9x9", "go_19x19"} <= set(names)
+  assert {"tic_tac_toe", "connect_four", "othello", "go_9x9", "go_19x19", "cartpole",
+          "connect_four_ppo", "minatar_breakout", "minatar_asterix", "minatar_freeway",
+          "minatar_space_invaders", "minatar_seaquest"} <= set(names)
   for name in names:
     values = {}
     for line in open(os.path.join(configs, name + ".flags")):
@@ -79,11 +99,12 @@ def test_every_flagfile_parses_and_validates():
         key, value = line.strip()[2:].split("=", 1)
         values[key] = value
     envs.check_env_name(values["env"])
-    fields = {f: type(getattr(alphazero.AlphaZeroConfig(), f))
-              for f in alphazero.AlphaZeroConfig.__dataclass_fields__}
-    kwargs = {("env_id" if k == "env" else k): v for k, v in values.items()}
-    kwargs = {k: fields[k](v) for k, v in kwargs.items() if k in fields}
-    alphazero.validate(alphazero.AlphaZeroConfig(**kwargs), num_devices=1)
+    # PPO flagfiles count environment steps; AlphaZero ones iterations.
+    if "total_steps" in values:
+      ppo.validate(ppo.PPOConfig(**_typed(ppo.PPOConfig, values)), num_devices=1)
+    else:
+      alphazero.validate(alphazero.AlphaZeroConfig(**_typed(alphazero.AlphaZeroConfig, values)),
+                         num_devices=1)
 
 
 @pytest.mark.parametrize("args,message", [
