@@ -261,7 +261,8 @@ class RunState:
 
   env_state: [S, E, ...] games in progress (E sharded over devices);
   episode_return, episode_length: [S, E] of the episodes in progress;
-  pool: [S, P, ...] past params (two-player games); pool_count: [S] int32
+  pool: [S, P, ...] past params (P = pool_size for two-player games, else
+  1); pool_count: [S] int32
   snapshots taken; key: [S, 2] uint32; update: [] int32 updates done.
   """
   train: learner.TrainState
@@ -319,7 +320,9 @@ def init_run_state(config: PPOConfig, env, network, optimizer,
   def one_seed(s):
     param_key, env_key, run_key = jax.random.split(seed_key(config, s, key), 3)
     params = init_params(network, env, param_key)
-    pool = jax.tree.map(lambda x: jnp.broadcast_to(x, (config.pool_size, *x.shape)), params)
+    # One-player games have no opponents: a pool of one keeps the state small.
+    pool_size = config.pool_size if env.num_players == 2 else 1
+    pool = jax.tree.map(lambda x: jnp.broadcast_to(x, (pool_size, *x.shape)), params)
     keys = jax.random.split(env_key, config.num_envs)
     # At init every opponent is the initial policy.
     opponents = (params, params, jnp.ones(config.num_envs, bool),
