@@ -158,16 +158,8 @@ def run_state_specs() -> RunState:
   return RunState(train=R, actor=sharding.SHARDED, key=R, iteration=R)
 
 
-def _per_field(fn, state: RunState, mesh) -> RunState:
-  """Applies fn(NamedSharding, subtree) to each RunState field with its spec."""
-  specs = run_state_specs()
-  return RunState(**{name: fn(jax.sharding.NamedSharding(mesh, getattr(specs, name)),
-                              getattr(state, name))
-                     for name in ("train", "actor", "key", "iteration")})
-
-
 def place(state: RunState, mesh) -> RunState:
-  return _per_field(lambda named, tree: jax.device_put(tree, named), state, mesh)
+  return sharding.place_by_field(state, run_state_specs(), mesh)
 
 
 def make_loss_fn(config: AlphaZeroConfig, network) -> Any:
@@ -302,9 +294,7 @@ class AlphaZero:
     """Shapes, dtypes and shardings of a RunState, for checkpoint restores."""
     shapes = jax.eval_shape(lambda: init_run_state(
         self.config, self.env, self.network, self.optimizer))
-    return _per_field(lambda named, tree: jax.tree.map(
-        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=named), tree),
-        shapes, self.mesh)
+    return sharding.abstract_by_field(shapes, run_state_specs(), self.mesh)
 
 
 def make_train(config: AlphaZeroConfig, mesh=None):

@@ -150,6 +150,7 @@ class _SinglePlayer:
 
   def __init__(self, env, network):
     self.env = env
+    self._game = envs.AutoReset(env)
 
   def init(self, keys, opponents):
     del opponents
@@ -161,13 +162,9 @@ class _SinglePlayer:
   def step(self, states, actions, keys, opponents):
     """-> (next states, reward [E], terminated [E], truncated [E], final obs)."""
     del opponents
-    step_keys, reset_keys = _split2(keys)
-    stepped = jax.vmap(self.env.step)(states, actions, step_keys)
-    done = stepped.terminated | stepped.truncated
-    fresh = jax.vmap(self.env.init)(reset_keys)
-    next_states = jax.vmap(tree_select)(done, fresh, stepped)
-    return (next_states, stepped.rewards[:, 0], stepped.terminated, stepped.truncated,
-            jax.vmap(self.env.observe)(stepped))
+    next_states, info, stepped = jax.vmap(self._game.step_with_final)(states, actions, keys)
+    return (next_states, info.rewards[:, 0], info.terminated, info.truncated,
+            self.observe(stepped))
 
 
 class _VersusOpponent:
@@ -537,20 +534,11 @@ class PPO:
   def abstract_state(self) -> RunState:
     shapes = jax.eval_shape(lambda: init_run_state(
         self.config, self.env, self.network, self.optimizer))
-    return _per_field(lambda named, tree: jax.tree.map(
-        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=named), tree),
-        shapes, self.mesh)
-
-
-def _per_field(fn, state: RunState, mesh) -> RunState:
-  specs = run_state_specs()
-  return RunState(**{name: fn(jax.sharding.NamedSharding(mesh, getattr(specs, name)),
-                              getattr(state, name))
-                     for name in RunState.__dataclass_fields__})
+    return sharding.abstract_by_field(shapes, run_state_specs(), self.mesh)
 
 
 def place(state: RunState, mesh) -> RunState:
-  return _per_field(lambda named, tree: jax.device_put(tree, named), state, mesh)
+  return sharding.place_by_field(state, run_state_specs(), mesh)
 
 
 def make_train(config: PPOConfig, mesh=None, updates_per_step: int = 1):

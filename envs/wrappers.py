@@ -49,13 +49,18 @@ class AutoReset:
     return self.env.init(key)
 
   def step(self, state, action: jax.Array, key: jax.Array):
-    step_key, reset_key = jax.random.split(key)
-    next_state = self.env.step(state, action, step_key)
-    info = StepInfo(rewards=next_state.rewards,
-                    terminated=next_state.terminated,
-                    truncated=next_state.truncated)
-    next_state = tree_select(info.done, self.env.init(reset_key), next_state)
+    next_state, info, _ = self.step_with_final(state, action, key)
     return next_state, info
+
+  def step_with_final(self, state, action: jax.Array, key: jax.Array):
+    """`step`, plus the state the action led to before any reset (a cut-off
+    episode's final observation is what a learner bootstraps from)."""
+    step_key, reset_key = jax.random.split(key)
+    stepped = self.env.step(state, action, step_key)
+    info = StepInfo(rewards=stepped.rewards, terminated=stepped.terminated,
+                    truncated=stepped.truncated)
+    next_state = tree_select(info.done, self.env.init(reset_key), stepped)
+    return next_state, info, stepped
 
 
 @chex.dataclass(frozen=True)

@@ -18,7 +18,10 @@ def die(message: str, status: int = 2) -> None:
 
 
 def write_flags(workdir: str, module_name: str) -> str:
-  """Writes the resolved flags of this program to <workdir>/flags.txt."""
+  """Writes the resolved flags of the launcher whose `__name__` is
+  `module_name` to <workdir>/flags.txt; returns the text."""
+  if module_name == "__main__":  # absl files a script's flags under its path
+    module_name = sys.argv[0]
   os.makedirs(workdir, exist_ok=True)
   text = flags.FLAGS.flags_into_string()
   own = "\n".join(line for line in text.splitlines()
@@ -30,6 +33,14 @@ def write_flags(workdir: str, module_name: str) -> str:
 
 def _program_flags(module_name: str) -> set[str]:
   return {f.name for f in flags.FLAGS.get_flags_for_module(module_name)}
+
+
+def require_at_least(minimum: int, *names: str) -> None:
+  """Raises ValueError (one sentence) for the first flag below `minimum`."""
+  for name in names:
+    value = getattr(flags.FLAGS, name)
+    if value < minimum:
+      raise ValueError(f"--{name} must be at least {minimum}, got {value}")
 
 
 def resolve_bf16(value: str) -> bool:

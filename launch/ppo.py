@@ -103,15 +103,11 @@ def main(argv):
   from zerogo.checkpoint import CheckpointError
 
   def train():
-    for name in ("updates_per_call", "log_every", "checkpoint_every", "eval_episodes"):
-      if getattr(FLAGS, name) < 1:
-        raise ValueError(f"--{name} must be at least 1, got {getattr(FLAGS, name)}")
-    if FLAGS.eval_every < 0 or FLAGS.eval_uct_simulations < 0:
-      raise ValueError("--eval_every and --eval_uct_simulations must be >= 0")
+    _common.require_at_least(1, "updates_per_call", "log_every", "checkpoint_every", "eval_episodes")
+    _common.require_at_least(0, "eval_every", "eval_uct_simulations")
     config = _config()
     ppo.validate(config, jax.device_count())  # before anything compiles
-    flags_text = _common.write_flags(FLAGS.workdir, __name__ if __name__ != "__main__"
-                                     else sys.argv[0])
+    flags_text = _common.write_flags(FLAGS.workdir, __name__)
     options = ppo_loop.RunOptions(
         workdir=FLAGS.workdir, updates_per_call=FLAGS.updates_per_call,
         log_every=FLAGS.log_every, checkpoint_every=FLAGS.checkpoint_every,

@@ -102,15 +102,11 @@ def main(argv):
   from zerogo.checkpoint import CheckpointError
 
   def train():
-    for name in ("checkpoint_every", "eval_games"):
-      if getattr(FLAGS, name) < 1:
-        raise ValueError(f"--{name} must be at least 1, got {getattr(FLAGS, name)}")
-    if FLAGS.eval_every < 0 or FLAGS.eval_uct_simulations < 0:
-      raise ValueError("--eval_every and --eval_uct_simulations must be >= 0")
+    _common.require_at_least(1, "checkpoint_every", "eval_games")
+    _common.require_at_least(0, "eval_every", "eval_uct_simulations")
     config = _config()
     alphazero.validate(config, jax.device_count())  # before anything compiles
-    flags_text = _common.write_flags(FLAGS.workdir, __name__ if __name__ != "__main__"
-                                     else sys.argv[0])
+    flags_text = _common.write_flags(FLAGS.workdir, __name__)
     options = alphazero_loop.RunOptions(
         workdir=FLAGS.workdir, checkpoint_every=FLAGS.checkpoint_every,
         max_checkpoints=FLAGS.max_checkpoints, eval_every=FLAGS.eval_every,

@@ -51,3 +51,23 @@ def check_divisible(name: str, value: int, num_devices: int) -> None:
     raise ValueError(
         f"--{name}={value} must be divisible by the number of devices "
         f"({num_devices}); pick a multiple of {num_devices}")
+
+
+def _by_field(fn: Callable, state: Any, specs: Any, mesh) -> Any:
+  """Applies fn(NamedSharding, subtree) to each field of a run-state
+  dataclass, with that field's PartitionSpec from `specs` (same class)."""
+  return type(state)(**{name: fn(NamedSharding(mesh, getattr(specs, name)),
+                                 getattr(state, name))
+                        for name in type(specs).__dataclass_fields__})
+
+
+def place_by_field(state: Any, specs: Any, mesh) -> Any:
+  """Puts each field of a run state on the mesh with its own spec."""
+  return _by_field(lambda named, tree: jax.device_put(tree, named), state, specs, mesh)
+
+
+def abstract_by_field(shapes: Any, specs: Any, mesh) -> Any:
+  """ShapeDtypeStructs with each field's sharding (for checkpoint restores)."""
+  return _by_field(lambda named, tree: jax.tree.map(
+      lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=named), tree),
+      shapes, specs, mesh)
