@@ -31,6 +31,7 @@ class RunOptions:
   eval_uct_simulations: int = 100     # 0 skips the UCT opponent
   progress: bool = True
   stop_at: int | None = None          # save and stop after this iteration
+  time_budget_s: float | None = None  # save and stop once training took this long
   flags_text: str = ""                # resolved flags, stored with checkpoints
 
 
@@ -88,17 +89,22 @@ def run(config: alphazero.AlphaZeroConfig, options: RunOptions) -> alphazero.Run
   bar = metrics_lib.progress_bar(config.num_iterations, initial=start,
                                  desc=f"alphazero {config.env_id}") if options.progress else None
   started = time.time()
+  clock = metrics_lib.TrainClock(writer.previous_train_s, options.time_budget_s)
   last = config.num_iterations if options.stop_at is None else min(
       options.stop_at, config.num_iterations)
   for iteration in range(start + 1, last + 1):
+    if clock.out_of_time:  # a resumed run whose budget is already spent
+      break
+    clock.start()
     state, step_metrics = az.step(state)
     scalars = {k: float(v) for k, v in jax.device_get(step_metrics).items()}
+    scalars["train_s"] = clock.stop()
     scalars["elapsed_s"] = time.time() - started
-    if evaluator and (iteration % options.eval_every == 0
-                      or iteration == config.num_iterations):
+    final = iteration == last or clock.out_of_time
+    if evaluator and (iteration % options.eval_every == 0 or final):
       scalars.update(evaluator(state.train.params, iteration))
     writer.write(iteration, scalars)
-    if iteration % options.checkpoint_every == 0 or iteration == last:
+    if iteration % options.checkpoint_every == 0 or final:
       save(state, iteration)
     if bar is not None:
       bar.update(1)
@@ -108,6 +114,8 @@ def run(config: alphazero.AlphaZeroConfig, options: RunOptions) -> alphazero.Run
     if not np.isfinite(scalars["loss"]):
       raise FloatingPointError(f"loss became {scalars['loss']} at iteration {iteration}; "
                                "lower --learning_rate")
+    if clock.out_of_time:
+      break
   if bar is not None:
     bar.close()
   writer.close()

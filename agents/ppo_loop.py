@@ -13,7 +13,6 @@ import os
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from agents import baselines, ppo
@@ -36,6 +35,7 @@ class RunOptions:
   eval_uct_simulations: int = 100     # two-player games; 0 skips UCT
   progress: bool = True
   stop_at: int | None = None          # save and stop after this update
+  time_budget_s: float | None = None  # save and stop once training took this long
   flags_text: str = ""
 
 
@@ -49,26 +49,8 @@ def make_greedy_returns(env, network, num_episodes: int):
   """`returns(params, key) -> float32[num_episodes]`: undiscounted returns of
   greedy (argmax) episodes, each played to its end or the env's time limit."""
   agent = policy_agent(env, network, None)
-
-  @jax.jit
-  def returns(params, key):
-    init_key, play_key = jax.random.split(key)
-    states = jax.vmap(env.init)(jax.random.split(init_key, num_episodes))
-
-    def live(carry):
-      s, _, t = carry
-      return (~(s.terminated | s.truncated)).any() & (t < env.max_game_length)
-
-    def step(carry):
-      s, total, t = carry
-      keys = jax.random.split(jax.random.fold_in(play_key, t), num_episodes)
-      s = jax.vmap(env.step)(s, agent.apply(params, s, keys[0]), keys)
-      return s, total + s.rewards[:, 0], t + 1
-
-    zero = jnp.zeros(num_episodes, jnp.float32)
-    return jax.lax.while_loop(live, step, (states, zero, 0))[1]
-
-  return returns
+  return lambda params, key: arena.episode_returns(
+      dataclasses.replace(agent, params=params), key, num_episodes)
 
 
 class Evaluator:
@@ -164,16 +146,23 @@ def run(config: ppo.PPOConfig, options: RunOptions) -> ppo.RunState:
                                  desc=f"ppo {config.env_id}", enabled=options.progress,
                                  unit="step")
   started, pending = time.time(), []
-  due = lambda every, u: every > 0 and (u % every < per_call or u == last)
+  clock = metrics_lib.TrainClock(writer.previous_train_s, options.time_budget_s)
   for update in range(start + per_call, last + 1, per_call):
+    if clock.out_of_time:  # a resumed run whose budget is already spent
+      break
+    clock.start()
     state, chunk = trainer.step(state)
-    pending.append(chunk)
-    if due(options.log_every, update) or due(options.eval_every, update):
-      scalars = summarise(jax.device_get(pending))
+    pending.append(jax.device_get(chunk))
+    clock.stop()
+    final = update == last or clock.out_of_time
+    due = lambda every: final or (every > 0 and update % every < per_call)
+    if due(options.log_every) or (options.eval_every > 0 and due(options.eval_every)):
+      scalars = summarise(pending)
       pending = []
       scalars["env_steps"] = float(update * steps_per_update)
+      scalars["train_s"] = clock.seconds
       scalars["elapsed_s"] = time.time() - started
-      if evaluator and due(options.eval_every, update):
+      if evaluator and due(options.eval_every):
         scalars.update(evaluator(state.train.params, update))
       writer.write(update, scalars)
       if not np.isfinite(scalars["loss"]):
@@ -182,9 +171,11 @@ def run(config: ppo.PPOConfig, options: RunOptions) -> ppo.RunState:
       bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in scalars.items()
                        if k in ("episode_return", "eval/episode_return",
                                 "eval/random_win_rate")}, refresh=False)
-    if due(options.checkpoint_every, update):
+    if due(options.checkpoint_every):
       save_checkpoint(ckpt, config, state, update, options.flags_text)
     bar.update(per_call * steps_per_update)
+    if clock.out_of_time:
+      break
   bar.close()
   writer.close()
   ckpt.close()

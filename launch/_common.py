@@ -36,10 +36,11 @@ def _program_flags(module_name: str) -> set[str]:
 
 
 def require_at_least(minimum: int, *names: str) -> None:
-  """Raises ValueError (one sentence) for the first flag below `minimum`."""
+  """Raises ValueError (one sentence) for the first flag below `minimum`
+  (flags left unset, None, are skipped)."""
   for name in names:
     value = getattr(flags.FLAGS, name)
-    if value < minimum:
+    if value is not None and value < minimum:
       raise ValueError(f"--{name} must be at least {minimum}, got {value}")
 
 

@@ -1,4 +1,14 @@
-r"""Throughput benchmarks; each prints one JSON line.
+r"""Throughput benchmarks; each measurement is one JSON line with the machine,
+device kind and JAX version.
+
+  python launch/bench.py envs --num_envs=1024 --num_steps=32 [--envs=go_9x9,chess]
+
+envs: for every registered env, random legal moves through zerogo's env layer
+(env + auto-reset + episode statistics) against the library's own batched step
+(`vmap` of pgx's step with pgx's auto_reset; gymnax's step, which auto-resets).
+  steps_per_s          zerogo env steps per second, all envs together
+  raw_steps_per_s      the library's own steps per second, same batch, same run
+  wrapper_overhead     time(zerogo) / time(library) - 1
 
   python launch/bench.py selfplay --env=go_9x9 --selfplay_batch_size=256 \
       --num_simulations=32 --num_channels=32 --num_blocks=2
@@ -10,6 +20,17 @@ batched, one compiled scan) against the network alone on the same batch.
   evaluations_per_s    network-only forward passes per second (batch positions)
   network_limit_ratio  simulations_per_s / evaluations_per_s: 1.0 would mean
                        search costs nothing beyond its network calls
+
+  python launch/bench.py learner --env=go_9x9 --train_batch_size=1024 \
+      --num_channels=64 --num_blocks=6
+
+learner: AlphaZero SGD steps (forward, backward, gradient psum over devices,
+AdamW) on a random batch, against forward-only evaluation of the same batch.
+  sgd_steps_per_s        SGD steps per second (global batch)
+  samples_per_s          sgd_steps_per_s * train_batch_size
+  forward_samples_per_s  network-only forward passes per second, same batch
+  train_to_forward_ratio samples_per_s / forward_samples_per_s (about 1/3 is
+                         the usual cost of a backward pass)
 
   python launch/bench.py ppo --env=minatar-breakout --num_envs=64 --torso=mlp
 
@@ -53,10 +74,13 @@ flags.DEFINE_enum("torso", "mlp", ["auto", "mlp", "cnn"],
 flags.DEFINE_integer("hidden", 64, "ppo: width of the dense layers.")
 flags.DEFINE_integer("updates", 4, "ppo: updates per timed call.")
 flags.DEFINE_integer("moves", 8, "Self-play moves per timed call.")
+flags.DEFINE_string("envs", "all", "envs: comma-separated env names, or all registered envs.")
+flags.DEFINE_integer("train_batch_size", 1024, "learner: positions per SGD step (global).")
+flags.DEFINE_integer("sgd_steps", 8, "learner: SGD steps per timed call.")
 flags.DEFINE_integer("repeats", 3, "Timed calls after the warm-up; the best is reported.")
 FLAGS = flags.FLAGS
 
-SUBCOMMANDS = ("selfplay", "ppo")
+SUBCOMMANDS = ("envs", "selfplay", "learner", "ppo")
 
 
 def _best_time(fn, *args):
@@ -170,6 +194,144 @@ def bench_ppo() -> dict:
           "env_limit_ratio": round(train_steps_per_s / raw_steps_per_s, 4), **machine()}
 
 
+def _random_steps(step, legal_mask, num_envs: int, num_steps: int):
+  """jit(carry, key) -> carry: `num_steps` batched steps of `step(carry,
+  actions, keys)` with uniformly random legal actions (`legal_mask(carry)`),
+  in one scan."""
+  import jax
+  import jax.numpy as jnp
+
+  @jax.jit
+  def run(carry, key):
+    def body(carry, k):
+      action_key, step_key = jax.random.split(k)
+      logits = jnp.where(legal_mask(carry), 0.0, -jnp.inf)
+      actions = jax.random.categorical(action_key, logits).astype(jnp.int32)
+      return step(carry, actions, jax.random.split(step_key, num_envs)), None
+    return jax.lax.scan(body, carry, jax.random.split(key, num_steps))[0]
+  return run
+
+
+def _interleaved_best(fns: list, args: list) -> list[float]:
+  """Best-of-`--repeats` seconds per function, timing them in turns so that
+  machine noise hits every variant alike."""
+  import jax
+  for fn, a in zip(fns, args):
+    jax.block_until_ready(fn(*a))  # compile + warm-up
+  best = [float("inf")] * len(fns)
+  for _ in range(max(FLAGS.repeats, 1)):
+    for i, (fn, a) in enumerate(zip(fns, args)):
+      start = time.perf_counter()
+      jax.block_until_ready(fn(*a))
+      best[i] = min(best[i], time.perf_counter() - start)
+  return best
+
+
+def _reference(env, n: int):
+  """The library's own batched step with its own auto-reset, for `env`:
+  (name, step(carry, actions, keys) -> carry, legal_mask(carry), carry)."""
+  import jax
+  import jax.numpy as jnp
+  keys = jax.random.split(jax.random.PRNGKey(0), n)
+  if hasattr(env, "_pgx"):
+    import pgx.experimental
+    raw = env._pgx
+    step = jax.vmap(pgx.experimental.auto_reset(raw.step, raw.init))
+    return "pgx", step, lambda s: s.legal_action_mask, jax.vmap(raw.init)(keys)
+  # gymnax: step() auto-resets; the observation is carried so that it is
+  # computed (zerogo's state holds it), as in a real rollout.
+  genv, params = env._env, env._params
+
+  def step(carry, actions, step_keys):
+    obs, state, *_ = jax.vmap(genv.step, (0, 0, 0, None))(step_keys, carry[1], actions, params)
+    return obs, state
+
+  obs, state = jax.vmap(genv.reset, (0, None))(keys, params)
+  return "gymnax", step, lambda c: jnp.ones((n, env.num_actions), bool), (obs, state)
+
+
+def bench_envs() -> list[dict]:
+  """Per env: steps/s through zerogo's env layer (env + auto-reset + episode
+  statistics) against the library's own batched step and auto-reset."""
+  import jax
+  import envs
+
+  names = envs.list_envs() if FLAGS.envs == "all" else FLAGS.envs.split(",")
+  for name in names:
+    envs.check_env_name(name)
+  n, t = FLAGS.num_envs, FLAGS.num_steps
+  rows = []
+  for name in names:
+    env = envs.make(name)
+    ours = envs.RecordEpisodeStatistics(envs.AutoReset(env))
+    ours_run = _random_steps(lambda c, a, k: jax.vmap(lambda *x: ours.step(*x)[0])(c, a, k),
+                             lambda c: c[0].legal_action_mask, n, t)
+    ours_carry = jax.vmap(ours.init)(jax.random.split(jax.random.PRNGKey(0), n))
+    lib, raw_step, raw_mask, raw_carry = _reference(env, n)
+    raw_run = _random_steps(raw_step, raw_mask, n, t)
+    ours_s, raw_s = _interleaved_best([ours_run, raw_run],
+                                      [(ours_carry, jax.random.PRNGKey(1)),
+                                       (raw_carry, jax.random.PRNGKey(1))])
+    rows.append({"bench": "envs", "env": name, "reference": lib, "num_envs": n,
+                 "num_steps": t, "steps_per_s": round(n * t / ours_s, 1),
+                 "raw_steps_per_s": round(n * t / raw_s, 1),
+                 "wrapper_overhead": round(ours_s / raw_s - 1, 4), **machine()})
+    print(json.dumps(rows[-1]), flush=True)
+  return rows
+
+
+def bench_learner() -> dict:
+  """AlphaZero SGD steps/s (forward, backward, gradient psum, AdamW) on a
+  random batch, against forward-only evaluation of the same batch."""
+  import jax
+  import jax.numpy as jnp
+  import envs
+  from agents import alphazero
+  from zerogo import learner, networks, replay, sharding
+
+  envs.check_env_name(FLAGS.env)
+  bf16 = _common.resolve_bf16(FLAGS.bf16)
+  mesh = sharding.make_mesh()
+  batch_size = FLAGS.train_batch_size
+  sharding.check_divisible("train_batch_size", batch_size, mesh.size)
+  config = alphazero.AlphaZeroConfig(env_id=FLAGS.env, num_channels=FLAGS.num_channels,
+                                     num_blocks=FLAGS.num_blocks, bf16=bf16,
+                                     train_batch_size=batch_size)
+  env = envs.make(FLAGS.env)
+  network = alphazero.make_network(config, env)
+  optimizer = alphazero.make_optimizer(config)
+  loss_fn = alphazero.make_loss_fn(config, network)
+  params = networks.init_params(network, env.observation_shape, jax.random.PRNGKey(0))
+  train = sharding.replicate(learner.init_train_state(params, optimizer), mesh)
+  k = jax.random.split(jax.random.PRNGKey(1), 3)
+  batch = replay.Batch(
+      observation=jax.random.uniform(k[0], (batch_size, *env.observation_shape)) < 0.3,
+      policy=jax.nn.softmax(jax.random.normal(k[1], (batch_size, env.num_actions))),
+      value=jax.random.uniform(k[2], (batch_size,), minval=-1, maxval=1),
+      weight=jnp.ones((batch_size,)))
+  batch = sharding.shard(batch, mesh)
+
+  def steps(train, batch):
+    for _ in range(FLAGS.sgd_steps):  # straight-line, as in the real learner
+      train, _ = learner.sgd_step(train, batch, loss_fn=loss_fn, optimizer=optimizer)
+    return train
+
+  R, S = sharding.REPLICATED, sharding.SHARDED
+  sgd = jax.jit(sharding.data_parallel(steps, mesh, in_specs=(R, S), out_specs=R))
+  forward = jax.jit(lambda p, x: network.apply(p, x))
+  sgd_s, forward_s = _interleaved_best([sgd, forward],
+                                       [(train, batch), (params, batch.observation)])
+  sgd_steps_per_s = FLAGS.sgd_steps / sgd_s
+  return {"bench": "learner", "env": FLAGS.env, "train_batch_size": batch_size,
+          "num_channels": FLAGS.num_channels, "num_blocks": FLAGS.num_blocks, "bf16": bf16,
+          "sgd_steps_per_s": round(sgd_steps_per_s, 2),
+          "samples_per_s": round(sgd_steps_per_s * batch_size, 1),
+          "forward_samples_per_s": round(batch_size / forward_s, 1),
+          # samples trained per second / samples evaluated per second
+          "train_to_forward_ratio": round(sgd_steps_per_s * forward_s, 4),
+          **machine()}
+
+
 def main(argv):
   if len(argv) != 2 or argv[1] not in SUBCOMMANDS:
     _common.die(f"usage: bench.py {{{','.join(SUBCOMMANDS)}}} [--flags]; got {argv[1:]}")
@@ -177,7 +339,11 @@ def main(argv):
   import envs
 
   def run():
-    print(json.dumps({"selfplay": bench_selfplay, "ppo": bench_ppo}[argv[1]]()), flush=True)
+    if argv[1] == "envs":
+      bench_envs()  # one line per env, printed as measured
+      return
+    bench = {"selfplay": bench_selfplay, "learner": bench_learner, "ppo": bench_ppo}[argv[1]]
+    print(json.dumps(bench()), flush=True)
 
   _common.run_guarded(run, (ValueError, envs.UnknownEnvError))
 

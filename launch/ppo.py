@@ -74,6 +74,9 @@ flags.DEFINE_integer("eval_episodes", 32, "Episodes (or games per opponent) per 
 flags.DEFINE_integer("eval_uct_simulations", 100, "Board games: simulations of the UCT "
                      "opponent in evaluations (0: random opponent only).")
 flags.DEFINE_bool("progress", True, "Show a progress bar with ETA.")
+flags.DEFINE_float("time_budget_s", None, "Save and stop at the first update boundary after "
+                   "this many seconds of training (compilation included, evaluation not; "
+                   "summed over restarts): fixed-wall-clock comparisons, e.g. launch/ablate.py.")
 flags.DEFINE_integer("stop_at", None, "Save and stop after this update; run again to go on.")
 
 FLAGS = flags.FLAGS
@@ -105,6 +108,7 @@ def main(argv):
   def train():
     _common.require_at_least(1, "updates_per_call", "log_every", "checkpoint_every", "eval_episodes")
     _common.require_at_least(0, "eval_every", "eval_uct_simulations")
+    _common.require_at_least(1, "time_budget_s")
     config = _config()
     ppo.validate(config, jax.device_count())  # before anything compiles
     flags_text = _common.write_flags(FLAGS.workdir, __name__)
@@ -113,7 +117,8 @@ def main(argv):
         log_every=FLAGS.log_every, checkpoint_every=FLAGS.checkpoint_every,
         max_checkpoints=FLAGS.max_checkpoints, eval_every=FLAGS.eval_every,
         eval_episodes=FLAGS.eval_episodes, eval_uct_simulations=FLAGS.eval_uct_simulations,
-        progress=FLAGS.progress, stop_at=FLAGS.stop_at, flags_text=flags_text)
+        progress=FLAGS.progress, stop_at=FLAGS.stop_at,
+        time_budget_s=FLAGS.time_budget_s, flags_text=flags_text)
     ppo_loop.run(config, options)
     print(f"done: {FLAGS.workdir} (metrics.jsonl, checkpoints/)")
 

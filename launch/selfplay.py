@@ -70,6 +70,9 @@ flags.DEFINE_integer("eval_games", 64, "Games per opponent in each evaluation.")
 flags.DEFINE_integer("eval_uct_simulations", 100,
                      "Simulations of the random-rollout UCT opponent (0: random opponent only).")
 flags.DEFINE_bool("progress", True, "Show a progress bar with ETA.")
+flags.DEFINE_float("time_budget_s", None, "Save and stop at the first iteration boundary after "
+                   "this many seconds of training (compilation included, evaluation not; "
+                   "summed over restarts): fixed-wall-clock comparisons, e.g. launch/ablate.py.")
 flags.DEFINE_integer("stop_at", None, "Save and stop after this iteration (for time-sliced "
                      "jobs); run again to continue to --num_iterations.")
 
@@ -104,6 +107,7 @@ def main(argv):
   def train():
     _common.require_at_least(1, "checkpoint_every", "eval_games")
     _common.require_at_least(0, "eval_every", "eval_uct_simulations")
+    _common.require_at_least(1, "time_budget_s")
     config = _config()
     alphazero.validate(config, jax.device_count())  # before anything compiles
     flags_text = _common.write_flags(FLAGS.workdir, __name__)
@@ -111,7 +115,8 @@ def main(argv):
         workdir=FLAGS.workdir, checkpoint_every=FLAGS.checkpoint_every,
         max_checkpoints=FLAGS.max_checkpoints, eval_every=FLAGS.eval_every,
         eval_games=FLAGS.eval_games, eval_uct_simulations=FLAGS.eval_uct_simulations,
-        progress=FLAGS.progress, stop_at=FLAGS.stop_at, flags_text=flags_text)
+        progress=FLAGS.progress, stop_at=FLAGS.stop_at,
+        time_budget_s=FLAGS.time_budget_s, flags_text=flags_text)
     alphazero_loop.run(config, options)
     print(f"done: {FLAGS.workdir} (metrics.jsonl, checkpoints/)")
 

@@ -20,9 +20,42 @@ def test_selfplay_bench_prints_one_json_line():
   assert 0 < row["network_limit_ratio"] < 10
 
 
-def pytest_approx(x):
+def test_envs_bench_measures_every_env_it_is_given_against_the_library():
+  proc = run_launcher("bench.py", "envs", "--envs=tic_tac_toe,CartPole-v1", "--num_envs=8",
+                      "--num_steps=4", "--repeats=1")
+  rows = [json.loads(l) for l in proc.stdout.splitlines() if l.strip()]
+  assert [(r["env"], r["reference"]) for r in rows] == [("tic_tac_toe", "pgx"),
+                                                         ("CartPole-v1", "gymnax")]
+  for r in rows:
+    assert r["steps_per_s"] > 0 and r["raw_steps_per_s"] > 0 and "device_kind" in r
+    assert r["wrapper_overhead"] == pytest_approx(r["raw_steps_per_s"] / r["steps_per_s"] - 1,
+                                                  rel=1e-2)
+
+
+def test_learner_bench_prints_sgd_and_forward_rates():
+  proc = run_launcher("bench.py", "learner", "--env=tic_tac_toe", "--train_batch_size=8",
+                      "--num_channels=8", "--num_blocks=1", "--sgd_steps=2", "--repeats=1",
+                      devices=2)
+  lines = [l for l in proc.stdout.splitlines() if l.strip()]
+  assert len(lines) == 1
+  row = json.loads(lines[0])
+  assert row["bench"] == "learner" and row["num_devices"] == 2 and row["sgd_steps_per_s"] > 0
+  assert row["samples_per_s"] == pytest_approx(row["sgd_steps_per_s"] * 8, rel=1e-2)
+  assert row["train_to_forward_ratio"] == pytest_approx(
+      row["samples_per_s"] / row["forward_samples_per_s"], rel=1e-2)
+
+
+def test_bench_rejects_bad_input_in_one_sentence():
+  proc = run_launcher("bench.py", "envs", "--envs=tic_tac_toe,chekers", check=False)
+  assert proc.returncode == 2 and "unknown game 'chekers'" in proc.stderr
+  proc = run_launcher("bench.py", "learner", "--train_batch_size=6", devices=4, check=False)
+  assert proc.returncode == 2 and "divisible by the number of devices (4)" in proc.stderr
+  assert "Traceback" not in proc.stderr
+
+
+def pytest_approx(x, rel=1e-3):
   import pytest
-  return pytest.approx(x, rel=1e-3)
+  return pytest.approx(x, rel=rel)
 
 
 def test_unknown_subcommand_is_one_line():

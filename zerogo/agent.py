@@ -102,31 +102,37 @@ def _alphazero_agent(meta: dict, directory: str, step: int,
                       name=f"alphazero@{step}")
 
 
-def _ppo_agent(meta: dict, directory: str, step: int, num_simulations: int | None) -> Agent:
+def _ppo_agent(meta: dict, directory: str, step: int, num_simulations: int | None,
+               seed_index: int = 0) -> Agent:
   from agents import ppo
   if num_simulations:
     raise ValueError(f"checkpoint {directory}/{step} is a PPO policy, which does not "
                      "search; drop the @SIMS budget")
   config = _config_from(meta, ppo.PPOConfig)
+  if not 0 <= seed_index < config.num_seeds:
+    raise ValueError(f"checkpoint {directory}/{step} holds seeds 0..{config.num_seeds - 1}, "
+                     f"not seed {seed_index}")
   env = ppo.make_env(config)
   network = ppo.make_network(config, env)
   one = jax.eval_shape(lambda: ppo.init_params(network, env, jax.random.PRNGKey(0)))
-  # Saved params carry a leading axis of seeds; the agent is seed 0.
+  # Saved params carry a leading axis of seeds (--num_seeds).
   stacked = jax.tree.map(lambda s: jax.ShapeDtypeStruct((config.num_seeds, *s.shape), s.dtype),
                          one)
-  params = jax.tree.map(lambda x: x[0], _restore_local(directory, step, stacked))
-  return policy_agent(env, network, params, name=f"ppo@{step}")
+  params = jax.tree.map(lambda x: x[seed_index], _restore_local(directory, step, stacked))
+  suffix = f"/seed_{seed_index}" if config.num_seeds > 1 else ""
+  return policy_agent(env, network, params, name=f"ppo@{step}{suffix}")
 
 
 _LOADERS: dict[str, Callable[..., Agent]] = {"alphazero": _alphazero_agent, "ppo": _ppo_agent}
 
 
-def load_agent(path: str, num_simulations: int | None = None) -> Agent:
+def load_agent(path: str, num_simulations: int | None = None, seed_index: int = 0) -> Agent:
   """Loads the agent saved in a workdir, a checkpoints dir or a step dir.
 
   The network is rebuilt from the config stored in the checkpoint, so no
   flagfile is needed. `num_simulations` overrides the search budget the
-  agent trained with; 0 plays the raw policy.
+  agent trained with; 0 plays the raw policy. `seed_index` picks one of the
+  agents of a PPO run trained with `--num_seeds` (AlphaZero runs hold one).
   """
   directory, step = checkpoint.resolve(path)
   meta = checkpoint.Checkpointer(directory, read_only=True).meta(step)
@@ -134,4 +140,9 @@ def load_agent(path: str, num_simulations: int | None = None) -> Agent:
   if algorithm not in _LOADERS:
     raise checkpoint.CheckpointError(
         f"checkpoint {directory}/{step} was written by unknown algorithm {algorithm!r}")
+  if algorithm == "ppo":
+    return _ppo_agent(meta, directory, step, num_simulations, seed_index)
+  if seed_index != 0:
+    raise ValueError(f"checkpoint {directory}/{step} holds one {algorithm} agent; "
+                     f"there is no seed {seed_index}")
   return _LOADERS[algorithm](meta, directory, step, num_simulations)

@@ -19,12 +19,16 @@ class MetricsWriter:
     self.active = jax.process_index() == 0
     self._jsonl = None
     self._tb = None
+    path = os.path.join(workdir, "metrics.jsonl")
+    kept = ([r for r in read_jsonl(path) if r.get("iteration", 0) <= resume_from]
+            if os.path.exists(path) else [])
+    # Seconds spent training before this process (see TrainClock).
+    timed = [r["train_s"] for r in kept if "train_s" in r]
+    self.previous_train_s = timed[-1] if timed else 0.0
     if not self.active:
       return
     os.makedirs(workdir, exist_ok=True)
-    path = os.path.join(workdir, "metrics.jsonl")
     if os.path.exists(path):
-      kept = [r for r in read_jsonl(path) if r.get("iteration", 0) <= resume_from]
       with open(path + ".tmp", "w") as f:
         f.writelines(json.dumps(r) + "\n" for r in kept)
       os.replace(path + ".tmp", path)
@@ -50,6 +54,29 @@ class MetricsWriter:
       self._jsonl.close()
     if self._tb is not None:
       self._tb.close()
+
+
+class TrainClock:
+  """Wall-clock seconds spent in training steps (compilation included,
+  evaluation and checkpointing not), summed over restarts of the run: the
+  quantity a `--time_budget_s` limits, so that runs compared at a fixed
+  budget get the same training time however often they were resumed."""
+
+  def __init__(self, previous_s: float = 0.0, budget_s: float | None = None):
+    self.seconds = float(previous_s)
+    self.budget_s = budget_s
+    self._since = None
+
+  def start(self) -> None:
+    self._since = time.time()
+
+  def stop(self) -> float:
+    self.seconds += time.time() - self._since
+    return self.seconds
+
+  @property
+  def out_of_time(self) -> bool:
+    return self.budget_s is not None and self.seconds >= self.budget_s
 
 
 def read_jsonl(path: str) -> list[dict]:

@@ -1,0 +1,144 @@
+r"""Does X help? Train every grid point x seed, score every final agent the
+same way, and write a summary with 95% confidence intervals and a plot.
+
+  python launch/ablate.py --flagfile=launch/configs/connect_four.flags \
+      --grid='num_simulations=4,8,16,32' --grid='search=gumbel,puct' --seeds=3 \
+      --name=c4_sims --time_budget_s=120 --num_iterations=100000
+
+`--flagfile` is the base config of the training launcher (launch/selfplay.py,
+or launch/ppo.py when the flagfile sets --total_steps; or --launcher). Every
+flag this program does not define (e.g. --num_iterations=2, --time_budget_s)
+is passed to every run; each --grid flag=v1,v2,... adds an axis. PPO trains a
+point's seeds side by side in one program (--num_seeds); AlphaZero runs one
+process per seed. Writes <out>/<name>/summary.md, curves.png and runs/*.json
+(one per run); run the same command again to resume an interrupted sweep
+(finished runs are skipped, unfinished ones resume from their checkpoints).
+Workdirs (checkpoints, metrics) go to <workdir_root>/<name>/.
+
+Scoring: two-player games play --score_games against --score_opponent (score:
+win 1, draw 1/2) with --score_opening_moves random opening moves per
+colour-swapped pair; one-player games report the greedy return over
+--score_episodes episodes.
+
+--backend=ray runs the runs as Ray tasks on an existing cluster
+(--ray_address; pip install '.[ray]'); every node needs this checkout at the
+same path and a shared filesystem for the workdirs.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app, flags  # noqa: E402
+
+from launch import _common  # noqa: E402
+
+flags.DEFINE_multi_string("grid", [], "An axis of the grid: flag=value1,value2,... (repeat "
+                          "the flag for more axes).")
+flags.DEFINE_integer("seeds", 3, "Seeds per grid point (seed, seed+1, ...).")
+flags.DEFINE_integer("base_seed", 0, "The first seed.")
+flags.DEFINE_string("name", None, "Name of the sweep: <out>/<name>/summary.md.")
+flags.DEFINE_string("out", "results/ablations", "Where summaries go.")
+flags.DEFINE_string("workdir_root", "runs/ablations", "Where the runs' workdirs go.")
+flags.DEFINE_enum("launcher", "auto", ["auto", "selfplay", "ppo"],
+                  "Training launcher (auto: ppo if the flagfile sets --total_steps).")
+flags.DEFINE_string("score_opponent", "uct:50", "Two-player games: the reference agent spec "
+                    "(random, uct:N, minimax, ckpt:PATH[@SIMS]).")
+flags.DEFINE_integer("score_games", 100, "Two-player games: games per final agent (even).")
+flags.DEFINE_integer("score_opening_moves", 2, "Two-player games: random opening moves, "
+                     "shared by the two colour-swapped games of a pair.")
+flags.DEFINE_integer("score_simulations", None, "Search budget of AlphaZero agents when "
+                     "scored (default: the budget each trained with; 0 = raw policy).")
+flags.DEFINE_integer("score_episodes", 64, "One-player games: greedy episodes per agent.")
+flags.DEFINE_string("curve_x", None, "metrics.jsonl key on the plot's x axis (default: "
+                    "env_steps for PPO, train_s for AlphaZero).")
+flags.DEFINE_string("curve_y", None, "metrics.jsonl key on the plot's y axis (default: "
+                    "episode_return for PPO, eval/uct_win_rate or loss for AlphaZero).")
+flags.DEFINE_enum("backend", "local", ["local", "ray"], "local: one run after another here; "
+                  "ray: runs as Ray tasks on the cluster at --ray_address.")
+flags.DEFINE_string("ray_address", None, "Ray cluster address (default: auto-detect).")
+flags.DEFINE_float("ray_cpus_per_run", 2.0, "CPUs Ray reserves for each run.")
+flags.DEFINE_bool("progress", True, "Show a progress bar over runs.")
+FLAGS = flags.FLAGS
+
+_OWN = {"help", "helpfull", "helpshort", "helpxml", "only_check_args"}
+_BASE = []  # --flagfile and the flags passed through to every run
+
+
+def _split_argv(argv: list[str]) -> list[str]:
+  """absl parses this program's flags; --flagfile and every other --flag
+  are kept for the training runs."""
+  own_names = _OWN | set(FLAGS) - {"flagfile"}
+  own = [argv[0]]
+  for arg in argv[1:]:
+    name = arg.lstrip("-").split("=")[0]
+    bare = name[2:] if name.startswith("no") and name[2:] in own_names else name
+    (own if arg.startswith("--") and bare in own_names else _BASE).append(arg)
+  try:
+    return FLAGS(own)
+  except flags.Error as e:
+    _common.die(str(e))
+
+
+def main(argv):
+  if len(argv) > 1:
+    _common.die(f"unexpected arguments {argv[1:]}; flags are written --name=value")
+  _common.quiet_logs(_common.logging.ERROR)  # it only reads the runs' checkpoints
+  from zerogo import ablation
+
+  def sweep():
+    flagfiles = [a.split("=", 1)[1] for a in _BASE if a.startswith("--flagfile=")]
+    loose = [a for a in _BASE if not a.startswith("--")]
+    if loose:
+      raise ValueError(f"unexpected arguments {loose}; flags are written --name=value")
+    if len(flagfiles) != 1:
+      raise ValueError("give exactly one base config: --flagfile=launch/configs/<game>.flags")
+    if not os.path.isfile(flagfiles[0]):
+      raise ValueError(f"--flagfile={flagfiles[0]} does not exist")
+    if not FLAGS.name or not all(c.isalnum() or c in "_-." for c in FLAGS.name):
+      raise ValueError("--name is required: letters, digits, '_', '-' and '.' only")
+    _common.require_at_least(1, "seeds")
+    _common.require_at_least(2, "score_games", "score_episodes")
+    _common.require_at_least(0, "score_opening_moves", "score_simulations")
+    if FLAGS.score_games % 2:
+      raise ValueError(f"--score_games must be even (colours alternate), got {FLAGS.score_games}")
+    axes = ablation.parse_grid(FLAGS.grid)
+    launcher = (ablation.detect_launcher(flagfiles[0]) if FLAGS.launcher == "auto"
+                else FLAGS.launcher)
+    extra = [a for a in _BASE if not a.startswith("--flagfile=")]
+    passed = {a.lstrip("-").split("=")[0] for a in extra}
+    clash = passed & ({n for n, _ in axes} | {"workdir", "seed", "num_seeds"})
+    if clash:
+      raise ValueError(f"--{sorted(clash)[0]} is set by the sweep (grid, --seeds or the "
+                       "run's workdir); drop it")
+    out_dir = os.path.join(FLAGS.out, FLAGS.name)
+    units = ablation.plan(launcher, flagfiles[0], axes, FLAGS.seeds, FLAGS.base_seed, extra,
+                          os.path.abspath(os.path.join(FLAGS.workdir_root, FLAGS.name)))
+    protocol = ablation.Protocol(
+        opponent=FLAGS.score_opponent, games=FLAGS.score_games,
+        opening_moves=FLAGS.score_opening_moves, num_simulations=FLAGS.score_simulations,
+        episodes=FLAGS.score_episodes, curve_x=FLAGS.curve_x, curve_y=FLAGS.curve_y)
+    points = len(ablation.grid_points(axes))
+    how = (f"{points} grid points; {FLAGS.seeds} seeds each, side by side in one program"
+           if units[0].vmapped else f"{points} grid points x {FLAGS.seeds} seeds")
+    print(f"{len(units)} runs ({how}) with {ablation.LAUNCHERS[launcher]}; "
+          f"results in {out_dir}")
+    results = ablation.run_all(units, protocol, out_dir, backend=FLAGS.backend,
+                               ray_address=FLAGS.ray_address,
+                               cpus_per_run=FLAGS.ray_cpus_per_run, progress=FLAGS.progress)
+    points = ablation.group_by_point(results)
+    ablation.plot_curves(os.path.join(out_dir, "curves.png"), FLAGS.name, points)
+    command = "python launch/ablate.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    ablation.write_summary(os.path.join(out_dir, "summary.md"), FLAGS.name, command, points,
+                           launcher, protocol, "curves.png")
+    print(f"done: {out_dir}/summary.md")
+
+  _common.run_guarded(sweep, (ValueError, RuntimeError))
+
+
+if __name__ == "__main__":
+  app.run(main, flags_parser=_split_argv)
