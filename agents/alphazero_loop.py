@@ -14,7 +14,7 @@ import jax
 import numpy as np
 
 from agents import alphazero, baselines
-from zerogo import arena, checkpoint, metrics as metrics_lib
+from zerogo import arena, checkpoint, metrics as metrics_lib, preemption
 from zerogo.agent import search_agent
 
 ALGORITHM = "alphazero"
@@ -92,32 +92,41 @@ def run(config: alphazero.AlphaZeroConfig, options: RunOptions) -> alphazero.Run
   clock = metrics_lib.TrainClock(writer.previous_train_s, options.time_budget_s)
   last = config.num_iterations if options.stop_at is None else min(
       options.stop_at, config.num_iterations)
-  for iteration in range(start + 1, last + 1):
-    if clock.out_of_time:  # a resumed run whose budget is already spent
-      break
-    clock.start()
-    state, step_metrics = az.step(state)
-    scalars = {k: float(v) for k, v in jax.device_get(step_metrics).items()}
-    scalars["train_s"] = clock.stop()
-    scalars["elapsed_s"] = time.time() - started
-    final = iteration == last or clock.out_of_time
-    if evaluator and (iteration % options.eval_every == 0 or final):
-      scalars.update(evaluator(state.train.params, iteration))
-    writer.write(iteration, scalars)
-    if iteration % options.checkpoint_every == 0 or final:
-      save(state, iteration)
-    if bar is not None:
-      bar.update(1)
-      shown = {k.split("/")[-1]: f"{v:.3g}" for k, v in scalars.items()
-               if k in ("loss", "eval/random_win_rate", "eval/uct_win_rate")}
-      bar.set_postfix(shown, refresh=False)
-    if not np.isfinite(scalars["loss"]):
-      raise FloatingPointError(f"loss became {scalars['loss']} at iteration {iteration}; "
-                               "lower --learning_rate")
-    if clock.out_of_time:
-      break
+  preempted_at = None
+  with preemption.SigtermWatch() as watch:
+    for iteration in range(start + 1, last + 1):
+      if clock.out_of_time:  # a resumed run whose budget is already spent
+        break
+      clock.start()
+      state, step_metrics = az.step(state)
+      scalars = {k: float(v) for k, v in jax.device_get(step_metrics).items()}
+      scalars["train_s"] = clock.stop()
+      scalars["elapsed_s"] = time.time() - started
+      final = iteration == last or clock.out_of_time
+      if evaluator and (iteration % options.eval_every == 0 or final):
+        scalars.update(evaluator(state.train.params, iteration))
+      writer.write(iteration, scalars)
+      stop = watch.requested()
+      if iteration % options.checkpoint_every == 0 or final or stop:
+        save(state, iteration)
+      if stop:
+        preempted_at = iteration
+        break
+      if bar is not None:
+        bar.update(1)
+        shown = {k.split("/")[-1]: f"{v:.3g}" for k, v in scalars.items()
+                 if k in ("loss", "eval/random_win_rate", "eval/uct_win_rate")}
+        bar.set_postfix(shown, refresh=False)
+      if not np.isfinite(scalars["loss"]):
+        raise FloatingPointError(f"loss became {scalars['loss']} at iteration {iteration}; "
+                                 "lower --learning_rate")
+      if clock.out_of_time:
+        break
   if bar is not None:
     bar.close()
   writer.close()
   ckpt.close()
+  if preempted_at is not None:
+    raise preemption.Preempted(f"SIGTERM: saved at iteration {preempted_at}; run the same "
+                               "command to continue")
   return state

@@ -16,7 +16,7 @@ import jax
 import numpy as np
 
 from agents import baselines, ppo
-from zerogo import arena, checkpoint, metrics as metrics_lib
+from zerogo import arena, checkpoint, metrics as metrics_lib, preemption
 from zerogo.agent import policy_agent
 
 ALGORITHM = "ppo"
@@ -147,36 +147,44 @@ def run(config: ppo.PPOConfig, options: RunOptions) -> ppo.RunState:
                                  unit="step")
   started, pending = time.time(), []
   clock = metrics_lib.TrainClock(writer.previous_train_s, options.time_budget_s)
-  for update in range(start + per_call, last + 1, per_call):
-    if clock.out_of_time:  # a resumed run whose budget is already spent
-      break
-    clock.start()
-    state, chunk = trainer.step(state)
-    pending.append(jax.device_get(chunk))
-    clock.stop()
-    final = update == last or clock.out_of_time
-    due = lambda every: final or (every > 0 and update % every < per_call)
-    if due(options.log_every) or (options.eval_every > 0 and due(options.eval_every)):
-      scalars = summarise(pending)
-      pending = []
-      scalars["env_steps"] = float(update * steps_per_update)
-      scalars["train_s"] = clock.seconds
-      scalars["elapsed_s"] = time.time() - started
-      if evaluator and due(options.eval_every):
-        scalars.update(evaluator(state.train.params, update))
-      writer.write(update, scalars)
-      if not np.isfinite(scalars["loss"]):
-        raise FloatingPointError(f"loss became {scalars['loss']} at update {update}; "
-                                 "lower --learning_rate")
-      bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in scalars.items()
-                       if k in ("episode_return", "eval/episode_return",
-                                "eval/random_win_rate")}, refresh=False)
-    if due(options.checkpoint_every):
-      save_checkpoint(ckpt, config, state, update, options.flags_text)
-    bar.update(per_call * steps_per_update)
-    if clock.out_of_time:
-      break
+  preempted_at = None
+  with preemption.SigtermWatch() as watch:
+    for update in range(start + per_call, last + 1, per_call):
+      if clock.out_of_time:  # a resumed run whose budget is already spent
+        break
+      clock.start()
+      state, chunk = trainer.step(state)
+      pending.append(jax.device_get(chunk))
+      clock.stop()
+      stop = watch.requested()
+      final = update == last or clock.out_of_time or stop
+      due = lambda every: final or (every > 0 and update % every < per_call)
+      if due(options.log_every) or (options.eval_every > 0 and due(options.eval_every)):
+        scalars = summarise(pending)
+        pending = []
+        scalars["env_steps"] = float(update * steps_per_update)
+        scalars["train_s"] = clock.seconds
+        scalars["elapsed_s"] = time.time() - started
+        if evaluator and due(options.eval_every):
+          scalars.update(evaluator(state.train.params, update))
+        writer.write(update, scalars)
+        if not np.isfinite(scalars["loss"]):
+          raise FloatingPointError(f"loss became {scalars['loss']} at update {update}; "
+                                   "lower --learning_rate")
+        bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in scalars.items()
+                         if k in ("episode_return", "eval/episode_return",
+                                  "eval/random_win_rate")}, refresh=False)
+      if due(options.checkpoint_every):
+        save_checkpoint(ckpt, config, state, update, options.flags_text)
+      bar.update(per_call * steps_per_update)
+      if stop:
+        preempted_at = update
+      if clock.out_of_time or stop:
+        break
   bar.close()
   writer.close()
   ckpt.close()
+  if preempted_at is not None:
+    raise preemption.Preempted(f"SIGTERM: saved at update {preempted_at}; run the same "
+                               "command to continue")
   return state

@@ -60,8 +60,12 @@ def quiet_logs(level: int = logging.WARNING) -> None:
 
 def run_guarded(main_fn, known_errors: tuple) -> None:
   """Runs main_fn; a known bad-input error becomes one line and exit 2."""
+  from zerogo.preemption import Preempted
   try:
     main_fn()
+  except Preempted as e:  # saved; the same command continues: not a failure
+    print(str(e), file=sys.stderr)
+    sys.exit(0)
   except known_errors as e:
     die(str(e))
   except KeyboardInterrupt:

@@ -110,3 +110,31 @@ def test_sigkill_mid_run_and_mid_save_loses_nothing(tmp_path):
   final_ref = zerogo.load_agent(str(tmp_path / "ref")).params
   final = zerogo.load_agent(str(victim_dir)).params
   _assert_trees_equal(final_ref, final)
+
+
+def test_sigterm_saves_at_the_iteration_boundary_exits_0_and_resumes_exactly(tmp_path):
+  reference = _launch(tmp_path / "ref")
+  assert reference.wait(timeout=600) == 0, reference.stderr.read()
+
+  victim_dir = tmp_path / "victim"
+  victim = _launch(victim_dir, "--checkpoint_every=100")  # only SIGTERM and the end save
+  deadline = time.time() + 600
+  metrics_path = victim_dir / "metrics.jsonl"
+  while (not metrics_path.exists() or not metrics_path.read_text().strip()) \
+      and time.time() < deadline:
+    time.sleep(0.05)
+  victim.send_signal(signal.SIGTERM)
+  assert victim.wait(timeout=600) == 0
+  stderr = victim.stderr.read()
+  assert "SIGTERM: saved at iteration" in stderr and "Traceback" not in stderr
+  steps = checkpoint.Checkpointer(str(victim_dir / "checkpoints")).all_steps()
+  assert len(steps) == 1 and steps[0] < 6, "the run finished before SIGTERM arrived"
+  logged = [r["iteration"] for r in metrics.read_jsonl(str(metrics_path))]
+  assert logged == list(range(1, steps[0] + 1))
+
+  restarted = _launch(victim_dir, "--checkpoint_every=100")
+  assert restarted.wait(timeout=600) == 0, restarted.stderr.read()
+  logged = [r["iteration"] for r in metrics.read_jsonl(str(metrics_path))]
+  assert logged == [1, 2, 3, 4, 5, 6]
+  _assert_trees_equal(zerogo.load_agent(str(tmp_path / "ref")).params,
+                      zerogo.load_agent(str(victim_dir)).params)

@@ -189,13 +189,18 @@ def run_unit(unit: Unit, protocol: Protocol) -> dict:
   log_path = os.path.join(unit.workdir, "train.log")
   started = time.time()
   with open(log_path, "a") as log:
+    offset = log.tell()
     proc = subprocess.run(unit.command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
   wall_s = time.time() - started
+  with open(log_path) as f:
+    f.seek(offset)
+    output = [line.strip() for line in f if line.strip()]
   if proc.returncode != 0:
-    with open(log_path) as f:
-      tail = [line.strip() for line in f if line.strip()][-1:] or ["(no output)"]
-    raise RuntimeError(f"run {unit.name} failed (exit {proc.returncode}): {tail[0]} "
-                       f"(log: {log_path})")
+    raise RuntimeError(f"run {unit.name} failed (exit {proc.returncode}): "
+                       f"{(output or ['(no output)'])[-1]} (log: {log_path})")
+  if any(line.startswith("SIGTERM: saved") for line in output):
+    raise RuntimeError(f"run {unit.name} was stopped by SIGTERM and saved; run the sweep "
+                       "again to continue it")
   rows = metrics_lib.read_jsonl(os.path.join(unit.workdir, "metrics.jsonl"))
   import zerogo
   finals, metric = [], ""
