@@ -3,6 +3,7 @@ self-play on board games, and learning."""
 
 import json
 import os
+import signal
 
 import jax
 import jax.numpy as jnp
@@ -13,7 +14,7 @@ import envs
 from agents import ppo, ppo_loop
 from conftest import one_device_mesh, run_launcher
 from envs import minatar
-from zerogo import metrics as metrics_lib
+from zerogo import metrics as metrics_lib, preemption
 
 
 def tiny(**overrides) -> ppo.PPOConfig:
@@ -116,6 +117,35 @@ def test_resume_is_exact(tmp_path):
                       jax.device_get(resumed.train.params), rtol=0, atol=0)
   rows = metrics_lib.read_jsonl(str(tmp_path / "b" / "metrics.jsonl"))
   assert [r["iteration"] for r in rows] == [1, 2, 3, 4, 5, 6]
+
+
+def test_sigterm_saves_at_the_update_boundary_and_resumes_exactly(tmp_path, monkeypatch):
+  config = tiny(env_id="tic_tac_toe", total_steps=4 * 16 * 6, snapshot_every=2, pool_size=2)
+  options = dict(log_every=1, checkpoint_every=100, eval_every=0, progress=False)
+  straight = ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path / "a"), **options))
+  polls = []
+
+  def requested(self):  # SIGTERM "arrives" during update 3
+    polls.append(1)
+    return len(polls) >= 3
+  monkeypatch.setattr(preemption.SigtermWatch, "requested", requested)
+  with pytest.raises(preemption.Preempted, match="saved at update 3"):
+    ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path / "b"), **options))
+  monkeypatch.undo()
+  resumed = ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path / "b"), **options))
+  _assert_trees_close(jax.device_get(straight.train.params),
+                      jax.device_get(resumed.train.params), rtol=0, atol=0)
+  rows = metrics_lib.read_jsonl(str(tmp_path / "b" / "metrics.jsonl"))
+  assert [r["iteration"] for r in rows] == [1, 2, 3, 4, 5, 6]
+
+
+def test_sigterm_watch_records_the_signal_instead_of_dying():
+  before = signal.getsignal(signal.SIGTERM)
+  with preemption.SigtermWatch() as watch:
+    assert not watch.requested()
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert watch.requested()
+  assert signal.getsignal(signal.SIGTERM) is before
 
 
 # --- launcher, agents, learning ---------------------------------------------
