@@ -298,7 +298,8 @@ def group_by_point(results: Sequence[dict]) -> list[dict]:
   points: dict[str, dict] = {}
   for r in results:
     label = point_label(tuple(map(tuple, r["point"])))
-    p = points.setdefault(label, {"label": label, "seeds": [], "final": [], "curves": [],
+    p = points.setdefault(label, {"label": label, "point": [tuple(kv) for kv in r["point"]],
+                                  "seeds": [], "final": [], "curves": [],
                                   "train_s": [], "wall_s": [], "metric": r["metric"],
                                   "curve_x": r["curve_x"], "curve_y": r["curve_y"]})
     p["seeds"] += r["seeds"]
@@ -348,6 +349,7 @@ def write_summary(path: str, name: str, command: str, points: list[dict],
                and p["mean"] + p["ci"] >= best["mean"] - best["ci"]]
     lines.append("Points whose 95% interval overlaps the best's (not separated by this "
                  "many seeds): " + (", ".join(overlap) if overlap else "none") + ".")
+  lines += _main_effects(points)
   lines += ["", "95% CI: Student-t interval of the mean over seeds. train s: seconds in "
             "training steps (compilation included, evaluation not), from metrics.jsonl; "
             "wall s: the training process as the sweep saw it. Per-run results with "
@@ -358,6 +360,26 @@ def write_summary(path: str, name: str, command: str, points: list[dict],
   with open(path, "w") as f:
     f.write(text)
   return text
+
+
+def _main_effects(points: list[dict]) -> list[str]:
+  """Per grid axis with 2+ values: every run of each value pooled over the
+  other axes (a main effect), mean and 95% t-interval."""
+  axes: dict[str, dict[str, list[float]]] = {}
+  for p in points:
+    for name, value in p["point"]:
+      axes.setdefault(name, {}).setdefault(value, []).extend(p["final"])
+  lines = []
+  for name, by_value in axes.items():
+    if len(by_value) < 2 or len(axes) < 2:
+      continue
+    lines += ["", f"Pooled over the other axes, by `{name}`:", "",
+              "| value | runs | mean | 95% CI |", "| --- | --- | --- | --- |"]
+    for value, finals in by_value.items():
+      mean, half = mean_ci(finals)
+      ci = "n/a" if math.isnan(half) else f"[{mean - half:.3g}, {mean + half:.3g}]"
+      lines.append(f"| {value} | {len(finals)} | {mean:.3g} | {ci} |")
+  return lines
 
 
 def plot_curves(path: str, name: str, points: list[dict]) -> None:
