@@ -126,10 +126,10 @@ def test_ray_backend_runs_alphazero_seeds_as_ray_tasks(tmp_path):
     out = tmp_path / "out"
     proc = run_launcher(
         "ablate.py", f"--flagfile={flagfile}", "--grid=search=gumbel,puct", "--seeds=2",
-        "--name=ray", f"--out={out}", f"--workdir_root={tmp_path / 'runs'}",
+        "--base_seed=7", "--name=ray", f"--out={out}", f"--workdir_root={tmp_path / 'runs'}",
         "--num_iterations=2", "--backend=ray", f"--ray_address=127.0.0.1:{port}",
         "--ray_cpus_per_run=1", "--score_opponent=random", "--score_games=8",
-        "--score_opening_moves=0", "--noprogress", timeout=900)
+        "--score_opening_moves=0", "--noprogress", timeout=1200)
     assert "4 runs (2 grid points x 2 seeds)" in proc.stdout
     assert "launch/selfplay.py" in proc.stdout
     results = [json.load(open(p)) for p in sorted((out / "ray" / "runs").glob("*.json"))]
@@ -137,7 +137,7 @@ def test_ray_backend_runs_alphazero_seeds_as_ray_tasks(tmp_path):
     assert all(r["backend"] == "ray" and r["ray_node"] for r in results)
     # Each AlphaZero seed is its own process and run, trained with its own seed.
     seeds = sorted((r["point"][0][1], r["seeds"][0]) for r in results)
-    assert seeds == [("gumbel", 0), ("gumbel", 1), ("puct", 0), ("puct", 1)]
+    assert seeds == [("gumbel", 7), ("gumbel", 8), ("puct", 7), ("puct", 8)]
     for r in results:
       wd = tmp_path / "runs" / "ray" / r["unit"]
       assert f"--seed={r['seeds'][0]}" in (wd / "flags.txt").read_text()
