@@ -84,14 +84,8 @@ SUBCOMMANDS = ("envs", "selfplay", "learner", "ppo")
 
 
 def _best_time(fn, *args):
-  import jax
-  jax.block_until_ready(fn(*args))  # compile + warm-up
-  best = float("inf")
-  for _ in range(FLAGS.repeats):
-    start = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    best = min(best, time.perf_counter() - start)
-  return best
+  """Best-of-`--repeats` seconds of `fn(*args)` after a warm-up call."""
+  return _interleaved_best([fn], [args])[0]
 
 
 def machine() -> dict:
@@ -150,7 +144,6 @@ def bench_selfplay() -> dict:
 
 def bench_ppo() -> dict:
   import jax
-  import jax.numpy as jnp
   import envs
   from agents import ppo
 
@@ -174,15 +167,8 @@ def bench_ppo() -> dict:
   env, n = trainer.env, config.num_envs
   game = envs.AutoReset(env)
 
-  @jax.jit
-  def raw(states, key):
-    def step(states, k):
-      action_key, step_key = jax.random.split(k)
-      logits = jnp.where(states.legal_action_mask, 0.0, -jnp.inf)
-      actions = jax.random.categorical(action_key, logits).astype(jnp.int32)
-      return jax.vmap(game.step)(states, actions, jax.random.split(step_key, n))[0], None
-    return jax.lax.scan(step, states, jax.random.split(key, config.num_steps))[0]
-
+  raw = _random_steps(lambda s, a, k: jax.vmap(game.step)(s, a, k)[0],
+                      lambda s: s.legal_action_mask, n, config.num_steps)
   states = jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(0), n))
   raw_s = _best_time(raw, states, jax.random.PRNGKey(1))
   raw_steps_per_s = n * config.num_steps / raw_s
