@@ -13,7 +13,6 @@ run's numbers do not depend on how many devices share the work.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import chex
@@ -23,51 +22,9 @@ import optax
 
 import envs
 from agents import search as search_lib
+from agents.configs import AlphaZeroConfig  # noqa: F401  (re-exported)
 from envs import symmetry
 from zerogo import learner, networks, replay, sharding
-
-
-@dataclasses.dataclass(frozen=True)
-class AlphaZeroConfig:
-  """Everything that defines an AlphaZero run. Batch sizes are global."""
-  env_id: str = "tic_tac_toe"
-  seed: int = 0
-  num_iterations: int = 100
-  # Self-play.
-  selfplay_batch_size: int = 256      # games played in parallel
-  unroll_length: int = 16             # moves per game slot per iteration
-  num_simulations: int = 32
-  search: str = "gumbel"              # or "puct"
-  max_num_considered_actions: int = 16
-  gumbel_scale: float = 1.0           # gumbel only: 0 plays the search's best move
-  dirichlet_alpha: float = 0.3        # puct only
-  dirichlet_fraction: float = 0.25    # puct only
-  # Network.
-  num_channels: int = 64
-  num_blocks: int = 4
-  torso: str = "conv"                 # "mlp": flatten the board, dense layers
-  bf16: bool = False
-  # Learning.
-  replay_rows: int = 64               # positions kept per game slot
-  train_batch_size: int = 1024        # positions per SGD step
-  sgd_steps_per_iteration: int = 8
-  learning_rate: float = 1e-3
-  weight_decay: float = 1e-4
-  warmup_steps: int = 50
-  value_loss_weight: float = 1.0
-  augment: bool = True                # random board symmetry per training example
-
-  @property
-  def samples_per_slot(self) -> int:
-    return self.train_batch_size // self.selfplay_batch_size
-
-  @property
-  def total_sgd_steps(self) -> int:
-    return self.num_iterations * self.sgd_steps_per_iteration
-
-  # Fields that fix the shape of a checkpoint: a restore must agree on them.
-  SHAPE_FIELDS = ("env_id", "num_channels", "num_blocks", "torso", "selfplay_batch_size",
-                  "replay_rows")
 
 
 def validate(config: AlphaZeroConfig, num_devices: int) -> None:

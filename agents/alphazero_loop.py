@@ -14,7 +14,7 @@ import jax
 import numpy as np
 
 from agents import alphazero, baselines
-from zerogo import arena, checkpoint, metrics as metrics_lib, preemption
+from zerogo import arena, checkpoint, metrics as metrics_lib, preemption, sharding
 from zerogo.agent import search_agent
 
 ALGORITHM = "alphazero"
@@ -102,11 +102,12 @@ def run(config: alphazero.AlphaZeroConfig, options: RunOptions) -> alphazero.Run
       scalars = {k: float(v) for k, v in jax.device_get(step_metrics).items()}
       scalars["train_s"] = clock.stop()
       scalars["elapsed_s"] = time.time() - started
-      final = iteration == last or clock.out_of_time
-      if evaluator and (iteration % options.eval_every == 0 or final):
-        scalars.update(evaluator(state.train.params, iteration))
+      # Agreed over processes: every process must stop at the same iteration.
+      stop, out_of_time = watch.poll(clock.out_of_time)
+      final = iteration == last or out_of_time
+      if evaluator and writer.active and (iteration % options.eval_every == 0 or final):
+        scalars.update(evaluator(sharding.local_copy(state.train.params), iteration))
       writer.write(iteration, scalars)
-      stop = watch.requested()
       if iteration % options.checkpoint_every == 0 or final or stop:
         save(state, iteration)
       if stop:
@@ -120,7 +121,7 @@ def run(config: alphazero.AlphaZeroConfig, options: RunOptions) -> alphazero.Run
       if not np.isfinite(scalars["loss"]):
         raise FloatingPointError(f"loss became {scalars['loss']} at iteration {iteration}; "
                                  "lower --learning_rate")
-      if clock.out_of_time:
+      if out_of_time:
         break
   if bar is not None:
     bar.close()

@@ -23,7 +23,6 @@ rollouts do not depend on how many devices share the envs.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import chex
@@ -32,54 +31,12 @@ import jax.numpy as jnp
 import optax
 
 import envs
+from agents.configs import ACTIVATIONS, PPOConfig  # noqa: F401  (re-exported)
 from envs import minatar
 from envs.wrappers import tree_select
 from zerogo import learner, networks, sharding
 
-ACTIVATIONS = ("tanh", "relu")
 _NEG = -1e9  # logit of an illegal action
-
-
-@dataclasses.dataclass(frozen=True)
-class PPOConfig:
-  """Everything that defines a PPO run. `num_envs` is global (all devices)."""
-  env_id: str = "minatar-breakout"
-  seed: int = 0
-  num_seeds: int = 1                   # independent agents in one program
-  total_steps: int = 10_000_000        # env steps per seed
-  num_envs: int = 64
-  num_steps: int = 128                 # rollout length per update
-  num_epochs: int = 4
-  num_minibatches: int = 8
-  learning_rate: float = 5e-4
-  anneal_lr: bool = True               # linear decay to 0 over the run
-  gamma: float = 0.99
-  gae_lambda: float = 0.95
-  clip_eps: float = 0.2
-  ent_coef: float = 0.01
-  vf_coef: float = 0.5
-  max_grad_norm: float = 0.5
-  torso: str = "auto"                  # auto: cnn for grids, mlp for vectors
-  hidden: int = 64
-  num_layers: int = 2
-  activation: str = "tanh"
-  sticky_action_prob: float | None = None  # None: the env's default
-  # Two-player games only.
-  pool_size: int = 8
-  snapshot_every: int = 10
-  self_play_fraction: float = 0.5
-  random_opponent_fraction: float = 0.0
-
-  SHAPE_FIELDS = ("env_id", "num_seeds", "num_envs", "torso", "hidden", "num_layers",
-                  "pool_size")
-
-  @property
-  def steps_per_update(self) -> int:
-    return self.num_envs * self.num_steps
-
-  @property
-  def num_updates(self) -> int:
-    return max(self.total_steps // self.steps_per_update, 1)
 
 
 def make_env(config: PPOConfig):

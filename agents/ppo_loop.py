@@ -16,7 +16,7 @@ import jax
 import numpy as np
 
 from agents import baselines, ppo
-from zerogo import arena, checkpoint, metrics as metrics_lib, preemption
+from zerogo import arena, checkpoint, metrics as metrics_lib, preemption, sharding
 from zerogo.agent import policy_agent
 
 ALGORITHM = "ppo"
@@ -156,8 +156,9 @@ def run(config: ppo.PPOConfig, options: RunOptions) -> ppo.RunState:
       state, chunk = trainer.step(state)
       pending.append(jax.device_get(chunk))
       clock.stop()
-      stop = watch.requested()
-      final = update == last or clock.out_of_time or stop
+      # Agreed over processes: every process must stop at the same update.
+      stop, out_of_time = watch.poll(clock.out_of_time)
+      final = update == last or out_of_time or stop
       due = lambda every: final or (every > 0 and update % every < per_call)
       if due(options.log_every) or (options.eval_every > 0 and due(options.eval_every)):
         scalars = summarise(pending)
@@ -165,8 +166,8 @@ def run(config: ppo.PPOConfig, options: RunOptions) -> ppo.RunState:
         scalars["env_steps"] = float(update * steps_per_update)
         scalars["train_s"] = clock.seconds
         scalars["elapsed_s"] = time.time() - started
-        if evaluator and due(options.eval_every):
-          scalars.update(evaluator(state.train.params, update))
+        if evaluator and writer.active and due(options.eval_every):
+          scalars.update(evaluator(sharding.local_copy(state.train.params), update))
         writer.write(update, scalars)
         if not np.isfinite(scalars["loss"]):
           raise FloatingPointError(f"loss became {scalars['loss']} at update {update}; "
@@ -179,7 +180,7 @@ def run(config: ppo.PPOConfig, options: RunOptions) -> ppo.RunState:
       bar.update(per_call * steps_per_update)
       if stop:
         preempted_at = update
-      if clock.out_of_time or stop:
+      if out_of_time or stop:
         break
   bar.close()
   writer.close()

@@ -12,6 +12,31 @@ class UsageError(Exception):
   """Bad input from the user: reported as one sentence, exit status 2."""
 
 
+def define_distributed_flags() -> None:
+  """--coordinator_address --num_processes --process_id (zerogo/distributed.py)."""
+  flags.DEFINE_string(
+      "coordinator_address", None,
+      "Multi-process runs: HOST:PORT of process 0, where it starts JAX's coordinator "
+      "(every process gets the same value). Leave the three multi-process flags unset "
+      "to auto-detect Cloud TPU pods, Slurm and Open MPI, or to run as one process.")
+  flags.DEFINE_integer("num_processes", None,
+                       "Multi-process runs: how many processes (hosts) take part; "
+                       "1 forces a single-process run inside a cluster job.")
+  flags.DEFINE_integer("process_id", None,
+                       "Multi-process runs: this process's index in [0, --num_processes).")
+  flags.DEFINE_integer("distributed_timeout_s", 300,
+                       "Multi-process runs: seconds to wait for every process to join.")
+
+
+def init_distributed() -> None:
+  """Joins the other processes, if any; call before anything touches a
+  device (jax.devices(), jax.default_backend(), any array)."""
+  from zerogo import distributed
+  f = flags.FLAGS
+  distributed.initialize(f.coordinator_address, f.num_processes, f.process_id,
+                         timeout_s=f.distributed_timeout_s)
+
+
 def die(message: str, status: int = 2) -> None:
   print(f"error: {message}", file=sys.stderr)
   sys.exit(status)
@@ -19,15 +44,17 @@ def die(message: str, status: int = 2) -> None:
 
 def write_flags(workdir: str, module_name: str) -> str:
   """Writes the resolved flags of the launcher whose `__name__` is
-  `module_name` to <workdir>/flags.txt; returns the text."""
+  `module_name` to <workdir>/flags.txt (process 0 only); returns the text."""
   if module_name == "__main__":  # absl files a script's flags under its path
     module_name = sys.argv[0]
   os.makedirs(workdir, exist_ok=True)
   text = flags.FLAGS.flags_into_string()
   own = "\n".join(line for line in text.splitlines()
                   if line.split("=")[0].lstrip("-") in _program_flags(module_name))
-  with open(os.path.join(workdir, "flags.txt"), "w") as f:
-    f.write(own + "\n")
+  import jax
+  if jax.process_index() == 0:
+    with open(os.path.join(workdir, "flags.txt"), "w") as f:
+      f.write(own + "\n")
   return own
 
 

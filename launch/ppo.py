@@ -21,7 +21,7 @@ from absl import app, flags  # noqa: E402
 
 from launch import _common  # noqa: E402
 
-from agents.ppo import ACTIVATIONS, PPOConfig  # noqa: E402
+from agents.configs import ACTIVATIONS, PPOConfig  # noqa: E402
 from zerogo.networks import PPO_TORSOS  # noqa: E402
 
 _D = PPOConfig()  # flag defaults are the library's defaults
@@ -79,6 +79,8 @@ flags.DEFINE_float("time_budget_s", None, "Save and stop at the first update bou
                    "summed over restarts): fixed-wall-clock comparisons, e.g. launch/ablate.py.")
 flags.DEFINE_integer("stop_at", None, "Save and stop after this update; run again to go on.")
 
+_common.define_distributed_flags()
+
 FLAGS = flags.FLAGS
 
 
@@ -101,11 +103,12 @@ def main(argv):
     _common.die(f"unexpected arguments {argv[1:]}; flags are written --name=value")
   _common.quiet_logs()
   import jax
-  import envs
-  from agents import ppo, ppo_loop
   from zerogo.checkpoint import CheckpointError
+  from zerogo.distributed import DistributedError
 
   def train():
+    _common.init_distributed()  # first: before anything touches a device
+    from agents import ppo, ppo_loop  # pgx's import touches the device
     _common.require_at_least(1, "updates_per_call", "log_every", "checkpoint_every", "eval_episodes")
     _common.require_at_least(0, "eval_every", "eval_uct_simulations")
     _common.require_at_least(1, "time_budget_s")
@@ -120,9 +123,10 @@ def main(argv):
         progress=FLAGS.progress, stop_at=FLAGS.stop_at,
         time_budget_s=FLAGS.time_budget_s, flags_text=flags_text)
     ppo_loop.run(config, options)
-    print(f"done: {FLAGS.workdir} (metrics.jsonl, checkpoints/)")
+    if jax.process_index() == 0:
+      print(f"done: {FLAGS.workdir} (metrics.jsonl, checkpoints/)")
 
-  _common.run_guarded(train, (ValueError, CheckpointError, envs.UnknownEnvError))
+  _common.run_guarded(train, (ValueError, CheckpointError, DistributedError))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from absl import app, flags  # noqa: E402
 
 from launch import _common  # noqa: E402
 
-from agents.alphazero import AlphaZeroConfig  # noqa: E402
+from agents.configs import AlphaZeroConfig  # noqa: E402
 from agents.search import SEARCHES  # noqa: E402
 from zerogo.networks import TORSOS  # noqa: E402
 
@@ -76,6 +76,8 @@ flags.DEFINE_float("time_budget_s", None, "Save and stop at the first iteration 
 flags.DEFINE_integer("stop_at", None, "Save and stop after this iteration (for time-sliced "
                      "jobs); run again to continue to --num_iterations.")
 
+_common.define_distributed_flags()
+
 FLAGS = flags.FLAGS
 
 
@@ -100,11 +102,12 @@ def main(argv):
     _common.die(f"unexpected arguments {argv[1:]}; flags are written --name=value")
   _common.quiet_logs()
   import jax
-  import envs
-  from agents import alphazero, alphazero_loop
   from zerogo.checkpoint import CheckpointError
+  from zerogo.distributed import DistributedError
 
   def train():
+    _common.init_distributed()  # first: before anything touches a device
+    from agents import alphazero, alphazero_loop  # pgx's import touches the device
     _common.require_at_least(1, "checkpoint_every", "eval_games")
     _common.require_at_least(0, "eval_every", "eval_uct_simulations")
     _common.require_at_least(1, "time_budget_s")
@@ -118,9 +121,10 @@ def main(argv):
         progress=FLAGS.progress, stop_at=FLAGS.stop_at,
         time_budget_s=FLAGS.time_budget_s, flags_text=flags_text)
     alphazero_loop.run(config, options)
-    print(f"done: {FLAGS.workdir} (metrics.jsonl, checkpoints/)")
+    if jax.process_index() == 0:
+      print(f"done: {FLAGS.workdir} (metrics.jsonl, checkpoints/)")
 
-  _common.run_guarded(train, (ValueError, CheckpointError, envs.UnknownEnvError))
+  _common.run_guarded(train, (ValueError, CheckpointError, DistributedError))
 
 
 if __name__ == "__main__":

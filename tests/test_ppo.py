@@ -125,10 +125,10 @@ def test_sigterm_saves_at_the_update_boundary_and_resumes_exactly(tmp_path, monk
   straight = ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path / "a"), **options))
   polls = []
 
-  def requested(self):  # SIGTERM "arrives" during update 3
+  def signalled(self):  # SIGTERM "arrives" during update 3
     polls.append(1)
     return len(polls) >= 3
-  monkeypatch.setattr(preemption.SigtermWatch, "requested", requested)
+  monkeypatch.setattr(preemption.SigtermWatch, "signalled", signalled)
   with pytest.raises(preemption.Preempted, match="saved at update 3"):
     ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path / "b"), **options))
   monkeypatch.undo()

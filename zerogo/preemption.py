@@ -1,10 +1,11 @@
 """SIGTERM (what TPU pods, Slurm and Kubernetes send before they take a
 machine away) becomes "save at the next iteration boundary and exit 0".
 
-The training loops poll `SigtermWatch.requested()` once per iteration; with
+The training loops call `SigtermWatch.poll()` once per iteration; with
 several processes every process must stop at the same iteration, so the
-flag is OR-ed over processes (one tiny all-gather per iteration, only when
-there is more than one process).
+flag (and any other stop condition passed along) is OR-ed over processes
+(one tiny all-gather per iteration, only when there is more than one
+process): a signal that reached one worker stops them all.
 """
 
 from __future__ import annotations
@@ -39,10 +40,15 @@ class SigtermWatch:
     del signum, frame
     self._flag = True
 
+  def signalled(self) -> bool:
+    """Whether SIGTERM reached *this* process."""
+    return self._flag
+
+  def poll(self, *others: bool) -> tuple[bool, ...]:
+    """(SIGTERM reached any process, *each of `others` true on any process)."""
+    from zerogo import distributed
+    return distributed.agree(self.signalled(), *others)
+
   def requested(self) -> bool:
-    import jax
-    if jax.process_count() == 1:
-      return self._flag
-    import numpy as np
-    from jax.experimental import multihost_utils
-    return bool(np.any(multihost_utils.process_allgather(np.int32(self._flag))))
+    """SIGTERM reached any process."""
+    return self.poll()[0]

@@ -4,6 +4,16 @@ One 1-D mesh named "data" spans all devices of all processes. Parameters and
 optimizer state are replicated (`P()`); game batches and replay are split on
 their leading axis (`P("data")`). Inside a sharded function, code sees its
 device's slice and reduces across devices with `lax.psum(x, DATA)`.
+
+Multi-process (see zerogo/distributed.py): the mesh's device order puts each
+process's devices together, so a process holds a contiguous block of every
+sharded axis. Per-game random keys fold in the *global* row index
+(`global_index`: mesh position of the device, which encodes process and
+local device, times rows per device, plus the row), so a run draws the same
+numbers on 1 process x 4 devices as on 2 x 2 or 1 x 1. Host data enters as
+global arrays through `jax.make_array_from_process_local_data` (`to_global`);
+replicated state is read back through a process's own copy (`local_copy`),
+never by gathering a global array.
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 DATA = "data"
@@ -61,9 +72,43 @@ def _by_field(fn: Callable, state: Any, specs: Any, mesh) -> Any:
                         for name in type(specs).__dataclass_fields__})
 
 
+def _process_block(named: NamedSharding, shape: tuple) -> tuple:
+  """Index (tuple of slices) of the block of a global array of `shape` that
+  this process's devices hold; None if that block is not one rectangle."""
+  index = []
+  device_slices = list(named.addressable_devices_indices_map(shape).values())
+  for dim, size in enumerate(shape):
+    spans = {(s[dim].start or 0, size if s[dim].stop is None else s[dim].stop)
+             for s in device_slices}
+    start, stop = min(a for a, _ in spans), max(b for _, b in spans)
+    if sum(b - a for a, b in spans) != stop - start:  # a gap or an overlap
+      return None
+    index.append(slice(start, stop))
+  return tuple(index)
+
+
+def to_global(tree: Any, named: NamedSharding) -> Any:
+  """Host values, identical on every process, as global arrays with
+  sharding `named`: each process contributes only its own block (what
+  `jax.make_array_from_process_local_data` expects)."""
+  def one(x):
+    host = np.asarray(x)
+    block = _process_block(named, host.shape)
+    local = host if block is None else host[block]
+    return jax.make_array_from_process_local_data(named, local, host.shape)
+  return jax.tree.map(one, tree)
+
+
 def place_by_field(state: Any, specs: Any, mesh) -> Any:
   """Puts each field of a run state on the mesh with its own spec."""
-  return _by_field(lambda named, tree: jax.device_put(tree, named), state, specs, mesh)
+  return _by_field(lambda named, tree: to_global(tree, named), state, specs, mesh)
+
+
+def local_copy(tree: Any) -> Any:
+  """This process's copy of replicated global arrays, on its first local
+  device: for host-side work (evaluation, export) that must not start a
+  collective over every process."""
+  return jax.tree.map(lambda x: x.addressable_shards[0].data, tree)
 
 
 def abstract_by_field(shapes: Any, specs: Any, mesh) -> Any:
