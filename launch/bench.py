@@ -4,11 +4,14 @@ device kind and JAX version.
   python launch/bench.py envs --num_envs=1024 --num_steps=32 [--envs=go_9x9,chess]
 
 envs: for every registered env, random legal moves through zerogo's env layer
-(env + auto-reset + episode statistics) against the library's own batched step
-(`vmap` of pgx's step with pgx's auto_reset; gymnax's step, which auto-resets).
-  steps_per_s          zerogo env steps per second, all envs together
-  raw_steps_per_s      the library's own steps per second, same batch, same run
-  wrapper_overhead     time(zerogo) / time(library) - 1
+(env + auto-reset, what the agents step; and the same with episode statistics)
+against the library's own batched step (`vmap` of pgx's step with pgx's
+auto_reset; gymnax's step, which auto-resets), all timed in turns.
+  steps_per_s             zerogo env steps per second, all envs together
+  with_stats_steps_per_s  the same with RecordEpisodeStatistics on top
+  raw_steps_per_s         the library's own steps per second, same batch, same run
+  wrapper_overhead        time(zerogo) / time(library) - 1
+  with_stats_overhead     time(zerogo + statistics) / time(library) - 1
 
   python launch/bench.py selfplay --env=go_9x9 --selfplay_batch_size=256 \
       --num_simulations=32 --num_channels=32 --num_blocks=2
@@ -31,6 +34,15 @@ AdamW) on a random batch, against forward-only evaluation of the same batch.
   forward_samples_per_s  network-only forward passes per second, same batch
   train_to_forward_ratio samples_per_s / forward_samples_per_s (about 1/3 is
                          the usual cost of a backward pass)
+
+  python launch/bench.py iteration --env=connect_four --selfplay_batch_size=256 \
+      --moves=8 --num_simulations=16 --train_batch_size=1024 --sgd_steps=8
+
+iteration: whole AlphaZero training iterations (self-play unroll of --moves
+moves in every game + --sgd_steps SGD steps), data-parallel over every device
+of every process (the multi-process flags work here as in the trainers).
+  iterations_per_s     training iterations per second
+  positions_per_s      self-play positions generated per second
 
   python launch/bench.py ppo --env=minatar-breakout --num_envs=64 --torso=mlp
 
@@ -78,9 +90,15 @@ flags.DEFINE_string("envs", "all", "envs: comma-separated env names, or all regi
 flags.DEFINE_integer("train_batch_size", 1024, "learner: positions per SGD step (global).")
 flags.DEFINE_integer("sgd_steps", 8, "learner: SGD steps per timed call.")
 flags.DEFINE_integer("repeats", 3, "Timed calls after the warm-up; the best is reported.")
+_common.define_distributed_flags()
 FLAGS = flags.FLAGS
 
-SUBCOMMANDS = ("envs", "selfplay", "learner", "ppo")
+SUBCOMMANDS = ("envs", "selfplay", "learner", "ppo", "iteration")
+
+
+def jax_process_index() -> int:
+  import jax
+  return jax.process_index()
 
 
 def _best_time(fn, *args):
@@ -92,7 +110,8 @@ def machine() -> dict:
   import jax
   return {"machine": platform.node(), "cpu_count": os.cpu_count(),
           "device_kind": jax.devices()[0].device_kind, "backend": jax.default_backend(),
-          "num_devices": jax.device_count(), "jax_version": jax.__version__}
+          "num_devices": jax.device_count(), "num_processes": jax.process_count(),
+          "jax_version": jax.__version__}
 
 
 def bench_selfplay() -> dict:
@@ -237,8 +256,9 @@ def _reference(env, n: int):
 
 
 def bench_envs() -> list[dict]:
-  """Per env: steps/s through zerogo's env layer (env + auto-reset + episode
-  statistics) against the library's own batched step and auto-reset."""
+  """Per env: steps/s through zerogo's env layer (env + auto-reset: what the
+  agents step), the same plus episode statistics, and the library's own
+  batched step and auto-reset, timed in turns in the same run."""
   import jax
   import envs
 
@@ -246,22 +266,28 @@ def bench_envs() -> list[dict]:
   for name in names:
     envs.check_env_name(name)
   n, t = FLAGS.num_envs, FLAGS.num_steps
+  keys = jax.random.split(jax.random.PRNGKey(0), n)
   rows = []
   for name in names:
     env = envs.make(name)
-    ours = envs.RecordEpisodeStatistics(envs.AutoReset(env))
-    ours_run = _random_steps(lambda c, a, k: jax.vmap(lambda *x: ours.step(*x)[0])(c, a, k),
-                             lambda c: c[0].legal_action_mask, n, t)
-    ours_carry = jax.vmap(ours.init)(jax.random.split(jax.random.PRNGKey(0), n))
+    game = envs.AutoReset(env)
+    stats = envs.RecordEpisodeStatistics(game)
+    game_run = _random_steps(lambda c, a, k: jax.vmap(lambda *x: game.step(*x)[0])(c, a, k),
+                             lambda c: c.legal_action_mask, n, t)
+    stats_run = _random_steps(lambda c, a, k: jax.vmap(lambda *x: stats.step(*x)[0])(c, a, k),
+                              lambda c: c[0].legal_action_mask, n, t)
     lib, raw_step, raw_mask, raw_carry = _reference(env, n)
     raw_run = _random_steps(raw_step, raw_mask, n, t)
-    ours_s, raw_s = _interleaved_best([ours_run, raw_run],
-                                      [(ours_carry, jax.random.PRNGKey(1)),
-                                       (raw_carry, jax.random.PRNGKey(1))])
+    key = jax.random.PRNGKey(1)
+    game_s, stats_s, raw_s = _interleaved_best(
+        [game_run, stats_run, raw_run],
+        [(jax.vmap(game.init)(keys), key), (jax.vmap(stats.init)(keys), key), (raw_carry, key)])
     rows.append({"bench": "envs", "env": name, "reference": lib, "num_envs": n,
-                 "num_steps": t, "steps_per_s": round(n * t / ours_s, 1),
+                 "num_steps": t, "steps_per_s": round(n * t / game_s, 1),
+                 "with_stats_steps_per_s": round(n * t / stats_s, 1),
                  "raw_steps_per_s": round(n * t / raw_s, 1),
-                 "wrapper_overhead": round(ours_s / raw_s - 1, 4), **machine()})
+                 "wrapper_overhead": round(game_s / raw_s - 1, 4),
+                 "with_stats_overhead": round(stats_s / raw_s - 1, 4), **machine()})
     print(json.dumps(rows[-1]), flush=True)
   return rows
 
@@ -318,20 +344,56 @@ def bench_learner() -> dict:
           **machine()}
 
 
+def bench_iteration() -> dict:
+  """Whole AlphaZero training iterations (self-play unroll + SGD steps, one
+  compiled program, data-parallel over every device of every process): what
+  `launch/selfplay.py` runs, without evaluation and checkpoints."""
+  import jax
+  from agents import alphazero
+
+  config = alphazero.AlphaZeroConfig(
+      env_id=FLAGS.env, selfplay_batch_size=FLAGS.selfplay_batch_size,
+      unroll_length=FLAGS.moves, num_simulations=FLAGS.num_simulations, search=FLAGS.search,
+      num_channels=FLAGS.num_channels, num_blocks=FLAGS.num_blocks,
+      bf16=_common.resolve_bf16(FLAGS.bf16), train_batch_size=FLAGS.train_batch_size,
+      sgd_steps_per_iteration=FLAGS.sgd_steps, replay_rows=max(FLAGS.moves, 8))
+  az = alphazero.AlphaZero(config)
+  state, _ = az.step(az.init())  # compile + warm-up
+  jax.block_until_ready(state)
+  best = float("inf")
+  for _ in range(max(FLAGS.repeats, 1)):
+    start = time.perf_counter()
+    state, metrics = az.step(state)
+    jax.block_until_ready(metrics)
+    best = min(best, time.perf_counter() - start)
+  return {"bench": "iteration", "env": FLAGS.env, "selfplay_batch_size": config.selfplay_batch_size,
+          "unroll_length": config.unroll_length, "num_simulations": config.num_simulations,
+          "num_channels": config.num_channels, "num_blocks": config.num_blocks,
+          "train_batch_size": config.train_batch_size,
+          "sgd_steps_per_iteration": config.sgd_steps_per_iteration, "bf16": config.bf16,
+          "iterations_per_s": round(1 / best, 3),
+          "positions_per_s": round(config.selfplay_batch_size * config.unroll_length / best, 1),
+          **machine()}
+
+
 def main(argv):
   if len(argv) != 2 or argv[1] not in SUBCOMMANDS:
     _common.die(f"usage: bench.py {{{','.join(SUBCOMMANDS)}}} [--flags]; got {argv[1:]}")
   _common.quiet_logs()
-  import envs
+  from zerogo.distributed import DistributedError
 
   def run():
+    _common.init_distributed()  # before anything touches a device
     if argv[1] == "envs":
       bench_envs()  # one line per env, printed as measured
       return
-    bench = {"selfplay": bench_selfplay, "learner": bench_learner, "ppo": bench_ppo}[argv[1]]
-    print(json.dumps(bench()), flush=True)
+    bench = {"selfplay": bench_selfplay, "learner": bench_learner, "ppo": bench_ppo,
+             "iteration": bench_iteration}[argv[1]]
+    row = bench()
+    if jax_process_index() == 0:
+      print(json.dumps(row), flush=True)
 
-  _common.run_guarded(run, (ValueError, envs.UnknownEnvError))
+  _common.run_guarded(run, (ValueError, DistributedError))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,17 @@ def test_envs_bench_measures_every_env_it_is_given_against_the_library():
     assert r["steps_per_s"] > 0 and r["raw_steps_per_s"] > 0 and "device_kind" in r
     assert r["wrapper_overhead"] == pytest_approx(r["raw_steps_per_s"] / r["steps_per_s"] - 1,
                                                   rel=1e-2)
+    assert r["with_stats_overhead"] == pytest_approx(
+        r["raw_steps_per_s"] / r["with_stats_steps_per_s"] - 1, rel=1e-2)
+
+
+def test_iteration_bench_times_the_real_data_parallel_iteration():
+  proc = run_launcher("bench.py", "iteration", "--env=tic_tac_toe", "--selfplay_batch_size=8",
+                      "--moves=3", "--num_simulations=4", "--num_channels=8", "--num_blocks=1",
+                      "--train_batch_size=16", "--sgd_steps=2", "--repeats=1", devices=2)
+  row = json.loads(proc.stdout.strip().splitlines()[-1])
+  assert row["bench"] == "iteration" and row["num_devices"] == 2 and row["num_processes"] == 1
+  assert row["positions_per_s"] == pytest_approx(row["iterations_per_s"] * 8 * 3, rel=1e-2)
 
 
 def test_learner_bench_prints_sgd_and_forward_rates():
