@@ -58,6 +58,7 @@ compiled update per call) against raw stepping of the same envs.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import sys
@@ -89,7 +90,9 @@ flags.DEFINE_integer("moves", 8, "Self-play moves per timed call.")
 flags.DEFINE_string("envs", "all", "envs: comma-separated env names, or all registered envs.")
 flags.DEFINE_integer("train_batch_size", 1024, "learner: positions per SGD step (global).")
 flags.DEFINE_integer("sgd_steps", 8, "learner: SGD steps per timed call.")
-flags.DEFINE_integer("repeats", 3, "Timed calls after the warm-up; the best is reported.")
+flags.DEFINE_integer("repeats", 3, "Timed samples after the warm-up; the best is reported.")
+flags.DEFINE_float("min_sample_s", 0.2, "A timed sample repeats a short call until it lasts "
+                   "about this long (and reports seconds per call).")
 _common.define_distributed_flags()
 FLAGS = flags.FLAGS
 
@@ -218,17 +221,30 @@ def _random_steps(step, legal_mask, num_envs: int, num_steps: int):
 
 
 def _interleaved_best(fns: list, args: list) -> list[float]:
-  """Best-of-`--repeats` seconds per function, timing them in turns so that
-  machine noise hits every variant alike."""
+  """Best-of-`--repeats` seconds per call of each function, timing them in
+  turns so that machine noise hits every variant alike. A sample times as
+  many back-to-back calls as fill `--min_sample_s`, so that millisecond-long
+  calls are not measured at the mercy of one scheduler tick."""
   import jax
+
+  def once(fn, a):
+    start = time.perf_counter()
+    jax.block_until_ready(fn(*a))
+    return time.perf_counter() - start
+
   for fn, a in zip(fns, args):
     jax.block_until_ready(fn(*a))  # compile + warm-up
+  calls = [max(1, math.ceil(FLAGS.min_sample_s / max(once(fn, a), 1e-6)))
+           for fn, a in zip(fns, args)]
   best = [float("inf")] * len(fns)
   for _ in range(max(FLAGS.repeats, 1)):
     for i, (fn, a) in enumerate(zip(fns, args)):
       start = time.perf_counter()
-      jax.block_until_ready(fn(*a))
-      best[i] = min(best[i], time.perf_counter() - start)
+      for _ in range(calls[i]):
+        # One call at a time: queued multi-device calls can deadlock XLA:CPU's
+        # in-process collectives (seen: an all-reduce rendezvous timing out).
+        jax.block_until_ready(fn(*a))
+      best[i] = min(best[i], (time.perf_counter() - start) / calls[i])
   return best
 
 
