@@ -105,7 +105,9 @@ def run(config: alphazero.AlphaZeroConfig, options: RunOptions) -> alphazero.Run
       # Agreed over processes: every process must stop at the same iteration.
       stop, out_of_time = watch.poll(clock.out_of_time)
       final = iteration == last or out_of_time
-      if evaluator and writer.active and (iteration % options.eval_every == 0 or final):
+      if evaluator and (iteration % options.eval_every == 0 or final):
+        # Every process evaluates its own copy of the params, so none sits idle
+        # at the next collective long enough to hit a barrier timeout.
         scalars.update(evaluator(sharding.local_copy(state.train.params), iteration))
       writer.write(iteration, scalars)
       if iteration % options.checkpoint_every == 0 or final or stop:

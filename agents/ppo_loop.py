@@ -166,7 +166,9 @@ def run(config: ppo.PPOConfig, options: RunOptions) -> ppo.RunState:
         scalars["env_steps"] = float(update * steps_per_update)
         scalars["train_s"] = clock.seconds
         scalars["elapsed_s"] = time.time() - started
-        if evaluator and writer.active and due(options.eval_every):
+        if evaluator and due(options.eval_every):
+          # Every process evaluates its own copy of the params, so none sits
+          # idle at the next collective long enough to hit a barrier timeout.
           scalars.update(evaluator(sharding.local_copy(state.train.params), update))
         writer.write(update, scalars)
         if not np.isfinite(scalars["loss"]):

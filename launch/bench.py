@@ -10,8 +10,9 @@ auto_reset; gymnax's step, which auto-resets), all timed in turns.
   steps_per_s             zerogo env steps per second, all envs together
   with_stats_steps_per_s  the same with RecordEpisodeStatistics on top
   raw_steps_per_s         the library's own steps per second, same batch, same run
-  wrapper_overhead        time(zerogo) / time(library) - 1
-  with_stats_overhead     time(zerogo + statistics) / time(library) - 1
+  wrapper_overhead        time(zerogo) / time(library) - 1: the median over
+                          rounds of the two timed back to back (steps/s: best)
+  with_stats_overhead     the same for zerogo + statistics
 
   python launch/bench.py selfplay --env=go_9x9 --selfplay_batch_size=256 \
       --num_simulations=32 --num_channels=32 --num_blocks=2
@@ -220,9 +221,10 @@ def _random_steps(step, legal_mask, num_envs: int, num_steps: int):
   return run
 
 
-def _interleaved_best(fns: list, args: list) -> list[float]:
-  """Best-of-`--repeats` seconds per call of each function, timing them in
-  turns so that machine noise hits every variant alike. A sample times as
+def _interleaved_samples(fns: list, args: list) -> list[list[float]]:
+  """`--repeats` timed samples (seconds per call) of each function, taken in
+  turns - each round starts at the next function, so no variant always runs
+  first - so that machine noise hits every variant alike. A sample times as
   many back-to-back calls as fill `--min_sample_s`, so that millisecond-long
   calls are not measured at the mercy of one scheduler tick."""
   import jax
@@ -236,16 +238,29 @@ def _interleaved_best(fns: list, args: list) -> list[float]:
     jax.block_until_ready(fn(*a))  # compile + warm-up
   calls = [max(1, math.ceil(FLAGS.min_sample_s / max(once(fn, a), 1e-6)))
            for fn, a in zip(fns, args)]
-  best = [float("inf")] * len(fns)
-  for _ in range(max(FLAGS.repeats, 1)):
-    for i, (fn, a) in enumerate(zip(fns, args)):
+  samples = [[] for _ in fns]
+  for r in range(max(FLAGS.repeats, 1)):
+    for j in range(len(fns)):
+      i = (r + j) % len(fns)
       start = time.perf_counter()
       for _ in range(calls[i]):
         # One call at a time: queued multi-device calls can deadlock XLA:CPU's
         # in-process collectives (seen: an all-reduce rendezvous timing out).
-        jax.block_until_ready(fn(*a))
-      best[i] = min(best[i], (time.perf_counter() - start) / calls[i])
-  return best
+        jax.block_until_ready(fns[i](*args[i]))
+      samples[i].append((time.perf_counter() - start) / calls[i])
+  return samples
+
+
+def _interleaved_best(fns: list, args: list) -> list[float]:
+  """Best of `_interleaved_samples` per function."""
+  return [min(s) for s in _interleaved_samples(fns, args)]
+
+
+def _paired_ratio(samples: list[float], reference: list[float]) -> float:
+  """Median over rounds of time / reference time in the same round: slow
+  drift of the machine cancels within a round, outliers drop out."""
+  import statistics
+  return statistics.median(a / b for a, b in zip(samples, reference))
 
 
 def _reference(env, n: int):
@@ -295,15 +310,17 @@ def bench_envs() -> list[dict]:
     lib, raw_step, raw_mask, raw_carry = _reference(env, n)
     raw_run = _random_steps(raw_step, raw_mask, n, t)
     key = jax.random.PRNGKey(1)
-    game_s, stats_s, raw_s = _interleaved_best(
+    game_t, stats_t, raw_t = _interleaved_samples(
         [game_run, stats_run, raw_run],
         [(jax.vmap(game.init)(keys), key), (jax.vmap(stats.init)(keys), key), (raw_carry, key)])
     rows.append({"bench": "envs", "env": name, "reference": lib, "num_envs": n,
-                 "num_steps": t, "steps_per_s": round(n * t / game_s, 1),
-                 "with_stats_steps_per_s": round(n * t / stats_s, 1),
-                 "raw_steps_per_s": round(n * t / raw_s, 1),
-                 "wrapper_overhead": round(game_s / raw_s - 1, 4),
-                 "with_stats_overhead": round(stats_s / raw_s - 1, 4), **machine()})
+                 "num_steps": t, "repeats": len(raw_t),
+                 "steps_per_s": round(n * t / min(game_t), 1),
+                 "with_stats_steps_per_s": round(n * t / min(stats_t), 1),
+                 "raw_steps_per_s": round(n * t / min(raw_t), 1),
+                 "wrapper_overhead": round(_paired_ratio(game_t, raw_t) - 1, 4),
+                 "with_stats_overhead": round(_paired_ratio(stats_t, raw_t) - 1, 4),
+                 **machine()})
     print(json.dumps(rows[-1]), flush=True)
   return rows
 

@@ -28,6 +28,7 @@ def test_envs_bench_measures_every_env_it_is_given_against_the_library():
                                                          ("CartPole-v1", "gymnax")]
   for r in rows:
     assert r["steps_per_s"] > 0 and r["raw_steps_per_s"] > 0 and "device_kind" in r
+    assert r["repeats"] == 1  # one round: the paired ratio is the ratio of the two samples
     assert r["wrapper_overhead"] == pytest_approx(r["raw_steps_per_s"] / r["steps_per_s"] - 1,
                                                   rel=1e-2)
     assert r["with_stats_overhead"] == pytest_approx(

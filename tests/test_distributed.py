@@ -116,13 +116,17 @@ def test_alphazero_two_processes_sigterm_restart_and_resume_on_one_device(tmp_pa
 
 
 def test_ppo_two_processes_match_one_and_resume_on_one_device(tmp_path):
-  args = PPO_ARGS + ["--checkpoint_every=2"]
+  # Evaluation on: every process plays it on its local copy of the params.
+  args = [a for a in PPO_ARGS if a != "--eval_every=0"] + [
+      "--checkpoint_every=2", "--eval_every=2", "--eval_episodes=8", "--eval_uct_simulations=0"]
   ref = tmp_path / "ref"  # one process, 4 devices, 4 updates straight (saves 2 and 4)
   run_launcher("ppo.py", f"--workdir={ref}", *args, devices=4)
   pod = tmp_path / "pod"  # 2 processes x 2 devices, stopped after 2 updates
   logs = _wait(_spawn("ppo.py", pod, args + ["--stop_at=2"], tmp_path))
   assert "Traceback" not in logs[0] + logs[1]
   assert _iterations(pod) == [1, 2]
+  rows = metrics.read_jsonl(str(pod / "metrics.jsonl"))
+  assert 0 <= rows[1]["eval/random_win_rate/seed_1"] <= 1
   for s in range(2):
     _assert_close(_params(ref / "checkpoints" / "2", seed_index=s),
                   _params(pod / "checkpoints" / "2", seed_index=s))

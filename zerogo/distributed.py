@@ -41,11 +41,22 @@ def detect_cluster(environ=None) -> str | None:
       value = environ.get(var, "")
       if value.isdigit() and int(value) > 1:
         return name
-  # Cloud TPU VMs list every worker of the slice; one name is a single host.
+  # GKE TPU pods list every worker of the slice; one name is a single host.
   hosts = environ.get("TPU_WORKER_HOSTNAMES", "")
   if len([h for h in hosts.split(",") if h.strip()]) > 1:
     return "cloud tpu"
+  # A Cloud TPU VM (gcloud ... tpu-vm ssh --worker=all): libtpu and TPU chips;
+  # JAX then finds the slice's workers itself (one process on a single host).
+  if environ is os.environ and _on_cloud_tpu_vm():
+    return "cloud tpu"
   return None
+
+
+def _on_cloud_tpu_vm() -> bool:
+  import glob
+  import importlib.util
+  return (importlib.util.find_spec("libtpu") is not None
+          and bool(glob.glob("/dev/accel*") or glob.glob("/dev/vfio/[0-9]*")))
 
 
 def check_settings(coordinator_address: str | None, num_processes: int | None,
