@@ -162,8 +162,9 @@ def test_an_absent_coordinator_is_one_sentence_after_the_timeout(tmp_path):
 
 def test_cluster_detection():
   assert distributed.detect_cluster({}) is None
-  assert distributed.detect_cluster({"SLURM_NTASKS": "1"}) is None  # one task: one process
-  assert distributed.detect_cluster({"SLURM_NTASKS": "8"}) == "slurm"
+  assert distributed.detect_cluster({"SLURM_STEP_NUM_TASKS": "1"}) is None  # one task
+  assert distributed.detect_cluster({"SLURM_STEP_NUM_TASKS": "8"}) == "slurm"  # srun -n 8
+  assert distributed.detect_cluster({"SLURM_NTASKS": "8"}) is None  # python in an sbatch script
   assert distributed.detect_cluster({"OMPI_COMM_WORLD_SIZE": "2"}) == "open mpi"
   assert distributed.detect_cluster({"TPU_WORKER_HOSTNAMES": "t1v-0"}) is None
   assert distributed.detect_cluster({"TPU_WORKER_HOSTNAMES": "t1v-0,t1v-1"}) == "cloud tpu"

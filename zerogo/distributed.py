@@ -23,7 +23,9 @@ import os
 # Environment variables that mean "this process is one of several", for the
 # cluster kinds `jax.distributed.initialize()` detects on its own.
 _CLUSTER_MARKERS = {
-    "slurm": ("SLURM_NTASKS", "SLURM_STEP_NUM_TASKS"),
+    # Set by srun for its job step; SLURM_NTASKS is also set for a plain
+    # `python` in an sbatch script, which is one process, not several.
+    "slurm": ("SLURM_STEP_NUM_TASKS",),
     "open mpi": ("OMPI_COMM_WORLD_SIZE",),
 }
 
