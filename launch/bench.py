@@ -100,9 +100,20 @@ FLAGS = flags.FLAGS
 SUBCOMMANDS = ("envs", "selfplay", "learner", "ppo", "iteration")
 
 
-def jax_process_index() -> int:
+
+def _best_stepping(step, state) -> float:
+  """Best-of-`--repeats` seconds of one `state, metrics = step(state)` call
+  (a training step that consumes its state), after a warm-up call."""
   import jax
-  return jax.process_index()
+  state, _ = step(state)  # compile + warm-up
+  jax.block_until_ready(state)
+  best = float("inf")
+  for _ in range(max(FLAGS.repeats, 1)):
+    start = time.perf_counter()
+    state, _ = step(state)
+    jax.block_until_ready(state)
+    best = min(best, time.perf_counter() - start)
+  return best
 
 
 def _best_time(fn, *args):
@@ -176,15 +187,7 @@ def bench_ppo() -> dict:
                          torso=FLAGS.torso, hidden=FLAGS.hidden,
                          total_steps=FLAGS.num_envs * FLAGS.num_steps * 1000)
   trainer = ppo.PPO(config, updates_per_step=FLAGS.updates)
-  state = trainer.init()
-  state, _ = trainer.step(state)  # compile + warm-up
-  jax.block_until_ready(state)
-  best = float("inf")
-  for _ in range(FLAGS.repeats):
-    start = time.perf_counter()
-    state, _ = trainer.step(state)
-    jax.block_until_ready(state)
-    best = min(best, time.perf_counter() - start)
+  best = _best_stepping(trainer.step, trainer.init())
   train_steps_per_s = FLAGS.updates * config.steps_per_update / best
 
   env, n = trainer.env, config.num_envs
@@ -381,7 +384,6 @@ def bench_iteration() -> dict:
   """Whole AlphaZero training iterations (self-play unroll + SGD steps, one
   compiled program, data-parallel over every device of every process): what
   `launch/selfplay.py` runs, without evaluation and checkpoints."""
-  import jax
   from agents import alphazero
 
   config = alphazero.AlphaZeroConfig(
@@ -391,14 +393,7 @@ def bench_iteration() -> dict:
       bf16=_common.resolve_bf16(FLAGS.bf16), train_batch_size=FLAGS.train_batch_size,
       sgd_steps_per_iteration=FLAGS.sgd_steps, replay_rows=max(FLAGS.moves, 8))
   az = alphazero.AlphaZero(config)
-  state, _ = az.step(az.init())  # compile + warm-up
-  jax.block_until_ready(state)
-  best = float("inf")
-  for _ in range(max(FLAGS.repeats, 1)):
-    start = time.perf_counter()
-    state, metrics = az.step(state)
-    jax.block_until_ready(metrics)
-    best = min(best, time.perf_counter() - start)
+  best = _best_stepping(az.step, az.init())
   return {"bench": "iteration", "env": FLAGS.env, "selfplay_batch_size": config.selfplay_batch_size,
           "unroll_length": config.unroll_length, "num_simulations": config.num_simulations,
           "num_channels": config.num_channels, "num_blocks": config.num_blocks,
@@ -423,7 +418,8 @@ def main(argv):
     bench = {"selfplay": bench_selfplay, "learner": bench_learner, "ppo": bench_ppo,
              "iteration": bench_iteration}[argv[1]]
     row = bench()
-    if jax_process_index() == 0:
+    import jax
+    if jax.process_index() == 0:
       print(json.dumps(row), flush=True)
 
   _common.run_guarded(run, (ValueError, DistributedError))

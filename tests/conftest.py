@@ -18,6 +18,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 
+def assert_trees_close(a, b, **tolerances):
+  """Leaf-by-leaf `np.testing.assert_allclose` of two pytrees of one structure."""
+  import numpy as np
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+    np.testing.assert_allclose(np.asarray(x), np.asarray(y), **tolerances)
+
+
 def one_device_mesh():
   return jax.make_mesh((1,), ("data",), devices=jax.devices()[:1])
 

@@ -11,11 +11,10 @@ import sys
 import time
 
 import jax
-import numpy as np
 import pytest
 
 import zerogo
-from conftest import ROOT, run_launcher
+from conftest import ROOT, assert_trees_close, run_launcher
 from zerogo import checkpoint, distributed, metrics
 
 AZ_ARGS = ["--env=tic_tac_toe", "--torso=mlp", "--num_channels=16", "--num_blocks=1",
@@ -68,8 +67,7 @@ def _params(path, **kwargs):
 
 
 def _assert_close(a, b):
-  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
-    np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+  assert_trees_close(a, b, rtol=1e-5, atol=1e-6)
 
 
 def _iterations(workdir):

@@ -12,7 +12,7 @@ import pytest
 
 import envs
 from agents import ppo, ppo_loop
-from conftest import one_device_mesh, run_launcher
+from conftest import assert_trees_close, one_device_mesh, run_launcher
 from envs import minatar
 from zerogo import metrics as metrics_lib, preemption
 
@@ -29,11 +29,6 @@ def _params_after(config, mesh, updates):
   for _ in range(updates):
     state, metrics = trainer.step(state)
   return jax.device_get(state.train.params), jax.device_get(metrics)
-
-
-def _assert_trees_close(a, b, **kw):
-  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
-    np.testing.assert_allclose(np.asarray(x), np.asarray(y), **kw)
 
 
 # --- environments -----------------------------------------------------------
@@ -81,7 +76,7 @@ def test_four_devices_match_one_device():
   config = tiny(env_id="tic_tac_toe", num_envs=8)
   one, m1 = _params_after(config, one_device_mesh(), 2)
   four, m4 = _params_after(config, jax.make_mesh((4,), ("data",)), 2)
-  _assert_trees_close(one, four, rtol=2e-4, atol=2e-5)
+  assert_trees_close(one, four, rtol=2e-4, atol=2e-5)
   np.testing.assert_allclose(m1["loss"], m4["loss"], rtol=1e-4, atol=1e-5)
 
 
@@ -94,11 +89,11 @@ def test_seeds_are_independent_agents_in_one_program():
   one = jax.device_get(state.train.params)
   # train(key) draws everything from key; config.seed is the default key.
   again, _ = train(jax.random.PRNGKey(config.seed))
-  _assert_trees_close(one, jax.device_get(again.train.params), rtol=0, atol=0)
+  assert_trees_close(one, jax.device_get(again.train.params), rtol=0, atol=0)
   other, _ = train(jax.random.PRNGKey(config.seed + 1))
   assert any(not np.allclose(a, b) for a, b in zip(
       jax.tree.leaves(one), jax.tree.leaves(jax.device_get(other.train.params))))
-  _assert_trees_close(jax.tree.map(lambda x: x[0], two), jax.tree.map(lambda x: x[0], one),
+  assert_trees_close(jax.tree.map(lambda x: x[0], two), jax.tree.map(lambda x: x[0], one),
                       rtol=1e-5, atol=1e-6)
   first, second = (jax.tree.leaves(jax.tree.map(lambda x: x[i], two)) for i in (0, 1))
   assert any(not np.allclose(a, b) for a, b in zip(first, second))
@@ -113,7 +108,7 @@ def test_resume_is_exact(tmp_path):
   resumed = ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path / "b"), **options))
   assert int(straight.update) == int(resumed.update) == 6
   assert int(jax.device_get(resumed.pool_count)[0]) == 4  # initial + updates 2, 4, 6
-  _assert_trees_close(jax.device_get(straight.train.params),
+  assert_trees_close(jax.device_get(straight.train.params),
                       jax.device_get(resumed.train.params), rtol=0, atol=0)
   rows = metrics_lib.read_jsonl(str(tmp_path / "b" / "metrics.jsonl"))
   assert [r["iteration"] for r in rows] == [1, 2, 3, 4, 5, 6]
@@ -133,7 +128,7 @@ def test_sigterm_saves_at_the_update_boundary_and_resumes_exactly(tmp_path, monk
     ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path / "b"), **options))
   monkeypatch.undo()
   resumed = ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path / "b"), **options))
-  _assert_trees_close(jax.device_get(straight.train.params),
+  assert_trees_close(jax.device_get(straight.train.params),
                       jax.device_get(resumed.train.params), rtol=0, atol=0)
   rows = metrics_lib.read_jsonl(str(tmp_path / "b" / "metrics.jsonl"))
   assert [r["iteration"] for r in rows] == [1, 2, 3, 4, 5, 6]

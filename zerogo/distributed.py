@@ -147,9 +147,3 @@ def agree(*flags: bool) -> tuple[bool, ...]:
   from jax.experimental import multihost_utils
   gathered = multihost_utils.process_allgather(np.asarray(flags, np.int32))
   return tuple(bool(v) for v in np.asarray(gathered).reshape(-1, len(flags)).any(0))
-
-
-def is_leader() -> bool:
-  """Process 0: the one that writes files only one process should write."""
-  import jax
-  return jax.process_index() == 0
