@@ -123,8 +123,9 @@ def main(argv):
         opening_moves=FLAGS.score_opening_moves, num_simulations=FLAGS.score_simulations,
         episodes=FLAGS.score_episodes, curve_x=FLAGS.curve_x, curve_y=FLAGS.curve_y)
     points = len(ablation.grid_points(axes))
-    how = (f"{points} grid points; {FLAGS.seeds} seeds each, side by side in one program"
-           if units[0].vmapped else f"{points} grid points x {FLAGS.seeds} seeds")
+    points = f"{points} grid point{'s' if points != 1 else ''}"
+    how = (f"{points}; {FLAGS.seeds} seeds each, side by side in one program"
+           if units[0].vmapped else f"{points} x {FLAGS.seeds} seeds")
     print(f"{len(units)} runs ({how}) with {ablation.LAUNCHERS[launcher]}; "
           f"results in {out_dir}")
     results = ablation.run_all(units, protocol, out_dir, backend=FLAGS.backend,

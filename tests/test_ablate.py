@@ -31,6 +31,7 @@ def _summary_rows(path):
   return rows
 
 
+@pytest.mark.slow(seconds=95)
 def test_ppo_grid_summary_matches_the_runs_and_resumes(tmp_path):
   out, root = tmp_path / "out", tmp_path / "runs"
   args = ["--flagfile=launch/configs/cartpole.flags", "--grid=learning_rate=2.5e-4,1e-3",
@@ -112,6 +113,7 @@ def _free_port():
     return s.getsockname()[1]
 
 
+@pytest.mark.slow(seconds=130)
 def test_ray_backend_runs_alphazero_seeds_as_ray_tasks(tmp_path):
   ray_bin = os.path.join(os.path.dirname(sys.executable), "ray")
   port = _free_port()
@@ -125,19 +127,19 @@ def test_ray_backend_runs_alphazero_seeds_as_ray_tasks(tmp_path):
                                   if not f.startswith(("--seed", "--progress"))) + "\n")
     out = tmp_path / "out"
     proc = run_launcher(
-        "ablate.py", f"--flagfile={flagfile}", "--grid=search=gumbel,puct", "--seeds=2",
+        "ablate.py", f"--flagfile={flagfile}", "--grid=search=puct", "--seeds=2",
         "--base_seed=7", "--name=ray", f"--out={out}", f"--workdir_root={tmp_path / 'runs'}",
         "--num_iterations=2", "--backend=ray", f"--ray_address=127.0.0.1:{port}",
         "--ray_cpus_per_run=1", "--score_opponent=random", "--score_games=8",
         "--score_opening_moves=0", "--noprogress", timeout=1200)
-    assert "4 runs (2 grid points x 2 seeds)" in proc.stdout
+    assert "2 runs (1 grid point x 2 seeds)" in proc.stdout
     assert "launch/selfplay.py" in proc.stdout
     results = [json.load(open(p)) for p in sorted((out / "ray" / "runs").glob("*.json"))]
-    assert len(results) == 4
+    assert len(results) == 2
     assert all(r["backend"] == "ray" and r["ray_node"] for r in results)
     # Each AlphaZero seed is its own process and run, trained with its own seed.
     seeds = sorted((r["point"][0][1], r["seeds"][0]) for r in results)
-    assert seeds == [("gumbel", 7), ("gumbel", 8), ("puct", 7), ("puct", 8)]
+    assert seeds == [("puct", 7), ("puct", 8)]
     for r in results:
       wd = tmp_path / "runs" / "ray" / r["unit"]
       assert f"--seed={r['seeds'][0]}" in (wd / "flags.txt").read_text()

@@ -18,6 +18,7 @@ def _params_close(a, b, **tol):
     np.testing.assert_allclose(np.asarray(x), np.asarray(y), **tol)
 
 
+@pytest.mark.slow(seconds=40)
 def test_four_devices_match_one_device(tiny_config):
   """Same global batch and seed: 4-way data parallel == 1 device."""
   assert jax.device_count() == 4

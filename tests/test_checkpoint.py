@@ -37,6 +37,7 @@ def _assert_trees_equal(a, b):
     np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
+@pytest.mark.slow(seconds=40)
 def test_exact_resume_n_equals_half_restart_half(tiny_config, tmp_path):
   straight = alphazero_loop.run(tiny_config, _options(tmp_path / "a"))
   alphazero_loop.run(tiny_config, _options(tmp_path / "b", stop_at=2))
@@ -81,10 +82,18 @@ def _launch(workdir, *extra):
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_sigkill_mid_run_and_mid_save_loses_nothing(tmp_path):
-  reference = _launch(tmp_path / "ref")
+@pytest.fixture(scope="module")
+def reference_params(tmp_path_factory):
+  """Final params of the uninterrupted 6-iteration subprocess run (shared by
+  the SIGKILL and SIGTERM tests)."""
+  workdir = tmp_path_factory.mktemp("reference")
+  reference = _launch(workdir)
   assert reference.wait(timeout=600) == 0, reference.stderr.read()
+  return zerogo.load_agent(str(workdir)).params
 
+
+@pytest.mark.slow(seconds=70)
+def test_sigkill_mid_run_and_mid_save_loses_nothing(tmp_path, reference_params):
   victim_dir = tmp_path / "victim"
   victim = _launch(victim_dir)
   deadline = time.time() + 600
@@ -107,15 +116,12 @@ def test_sigkill_mid_run_and_mid_save_loses_nothing(tmp_path):
   assert restarted.wait(timeout=600) == 0, restarted.stderr.read()
   logged = [r["iteration"] for r in metrics.read_jsonl(str(victim_dir / "metrics.jsonl"))]
   assert logged == [1, 2, 3, 4, 5, 6], "iterations lost or logged twice"
-  final_ref = zerogo.load_agent(str(tmp_path / "ref")).params
-  final = zerogo.load_agent(str(victim_dir)).params
-  _assert_trees_equal(final_ref, final)
+  _assert_trees_equal(reference_params, zerogo.load_agent(str(victim_dir)).params)
 
 
-def test_sigterm_saves_at_the_iteration_boundary_exits_0_and_resumes_exactly(tmp_path):
-  reference = _launch(tmp_path / "ref")
-  assert reference.wait(timeout=600) == 0, reference.stderr.read()
-
+@pytest.mark.slow(seconds=65)
+def test_sigterm_saves_at_the_iteration_boundary_exits_0_and_resumes_exactly(
+    tmp_path, reference_params):
   victim_dir = tmp_path / "victim"
   victim = _launch(victim_dir, "--checkpoint_every=100")  # only SIGTERM and the end save
   deadline = time.time() + 600
@@ -136,5 +142,4 @@ def test_sigterm_saves_at_the_iteration_boundary_exits_0_and_resumes_exactly(tmp
   assert restarted.wait(timeout=600) == 0, restarted.stderr.read()
   logged = [r["iteration"] for r in metrics.read_jsonl(str(metrics_path))]
   assert logged == [1, 2, 3, 4, 5, 6]
-  _assert_trees_equal(zerogo.load_agent(str(tmp_path / "ref")).params,
-                      zerogo.load_agent(str(victim_dir)).params)
+  _assert_trees_equal(reference_params, zerogo.load_agent(str(victim_dir)).params)

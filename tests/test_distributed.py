@@ -74,6 +74,7 @@ def _iterations(workdir):
   return [r["iteration"] for r in metrics.read_jsonl(os.path.join(workdir, "metrics.jsonl"))]
 
 
+@pytest.mark.slow(seconds=90)
 def test_alphazero_two_processes_sigterm_restart_and_resume_on_one_device(tmp_path):
   """2 x 2 devices = 1 x 4 devices; SIGTERM to both processes saves and
   exits 0; the same command finishes the run exactly; the pod's checkpoint
@@ -113,6 +114,7 @@ def test_alphazero_two_processes_sigterm_restart_and_resume_on_one_device(tmp_pa
   _assert_close(_params(ref), _params(pod))
 
 
+@pytest.mark.slow(seconds=70)
 def test_ppo_two_processes_match_one_and_resume_on_one_device(tmp_path):
   # Evaluation on: every process plays it on its local copy of the params.
   args = [a for a in PPO_ARGS if a != "--eval_every=0"] + [

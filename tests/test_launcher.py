@@ -13,6 +13,7 @@ from conftest import run_launcher
 from test_checkpoint import TINY_FLAGS
 
 
+@pytest.mark.slow(seconds=70)
 def test_tiny_run_writes_everything_and_loads_as_an_agent(tmp_path):
   workdir = tmp_path / "run"
   flags = [f for f in TINY_FLAGS if not f.startswith(("--eval_every", "--num_iterations"))]

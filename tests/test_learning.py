@@ -6,6 +6,7 @@ checks the agent against the exact solver in tests/ttt_solver.py.
 
 import jax
 import numpy as np
+import pytest
 
 import envs
 import zerogo
@@ -13,6 +14,7 @@ import ttt_solver
 from conftest import run_launcher
 
 
+@pytest.mark.slow(seconds=200)
 def test_tic_tac_toe_flagfile_learns_minimax_play(tmp_path):
   run_launcher("selfplay.py", "--flagfile=launch/configs/tic_tac_toe.flags",
                f"--workdir={tmp_path}", "--progress=false", devices=1, timeout=900)

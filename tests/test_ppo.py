@@ -71,6 +71,7 @@ def test_time_limit_is_truncation_not_termination_and_finished_is_a_no_op():
 
 # --- the update: devices, seeds, resume -------------------------------------
 
+@pytest.mark.slow(seconds=30)
 def test_four_devices_match_one_device():
   # Self-play tic-tac-toe: opponents, pool and masking are on the path too.
   config = tiny(env_id="tic_tac_toe", num_envs=8)
@@ -158,7 +159,7 @@ def test_launcher_bad_flags_are_one_sentence(tmp_path):
     assert message in proc.stderr and "Traceback" not in proc.stderr, (flag, proc.stderr)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=25)
 def test_cartpole_reaches_450_within_300k_steps(tmp_path):
   # Two seeds in one program: both must get there.
   run_launcher("ppo.py", "--flagfile=launch/configs/cartpole.flags",
@@ -173,7 +174,7 @@ def test_cartpole_reaches_450_within_300k_steps(tmp_path):
   assert (tmp_path / "flags.txt").read_text().count("--num_seeds=2") == 1
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=25)
 def test_selfplay_ppo_on_tic_tac_toe_beats_random_and_loads_as_an_agent(tmp_path):
   import zerogo
   from agents import baselines
