@@ -71,6 +71,7 @@ class PPOConfig:
   gamma: float = 0.99
   gae_lambda: float = 0.95
   clip_eps: float = 0.2
+  clip_value: bool = True              # value loss also clipped to +-clip_eps
   ent_coef: float = 0.01
   vf_coef: float = 0.5
   max_grad_norm: float = 0.5

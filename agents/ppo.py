@@ -297,6 +297,17 @@ def init_params(network, env, key):
   return network.init(key, jnp.zeros((1, *env.observation_shape), jnp.float32))
 
 
+def value_error(value, old_value, target, clip_eps: float | None):
+  """Half squared error of the value; with `clip_eps`, PPO2's pessimistic
+  clipped form: a value that moved more than clip_eps from the rollout's
+  `old_value` is scored as if it had stopped there (no gradient beyond)."""
+  error = 0.5 * jnp.square(value - target)
+  if clip_eps is None:
+    return error
+  clipped = old_value + jnp.clip(value - old_value, -clip_eps, clip_eps)
+  return jnp.maximum(error, 0.5 * jnp.square(clipped - target))
+
+
 def make_update_fn(config: PPOConfig, env, network, optimizer):
   """Per-device, per-seed body of one update: RunState -> (RunState, metrics)."""
   game = make_game(env, network)
@@ -317,9 +328,8 @@ def make_update_fn(config: PPOConfig, env, network, optimizer):
     ratio = jnp.exp(log_prob - mb.log_prob)
     clipped = jnp.clip(ratio, 1 - config.clip_eps, 1 + config.clip_eps)
     policy_loss = -jnp.minimum(ratio * mb.advantage, clipped * mb.advantage)
-    value_clipped = mb.value + jnp.clip(value - mb.value, -config.clip_eps, config.clip_eps)
-    value_loss = 0.5 * jnp.maximum(jnp.square(value - mb.target),
-                                   jnp.square(value_clipped - mb.target))
+    value_loss = value_error(value, mb.value, mb.target, config.clip_eps
+                             if config.clip_value else None)
     probs = jnp.exp(log_probs)
     entropy = -jnp.sum(jnp.where(mb.legal_action_mask, probs * log_probs, 0.0), axis=-1)
     loss = policy_loss + config.vf_coef * value_loss - config.ent_coef * entropy

@@ -47,6 +47,9 @@ flags.DEFINE_float("gamma", _D.gamma, "Discount.")
 flags.DEFINE_float("gae_lambda", _D.gae_lambda, "GAE lambda.")
 flags.DEFINE_float("clip_eps", _D.clip_eps, "PPO clip range (policy ratio and value).")
 flags.DEFINE_float("ent_coef", _D.ent_coef, "Entropy bonus weight.")
+flags.DEFINE_bool("clip_value", _D.clip_value,
+                  "Clip the value update to +-clip_eps around the rollout's value (PPO2 style); "
+                  "--noclip_value: plain squared error.")
 flags.DEFINE_float("vf_coef", _D.vf_coef, "Value loss weight.")
 flags.DEFINE_float("max_grad_norm", _D.max_grad_norm, "Global gradient-norm clip.")
 flags.DEFINE_enum("torso", _D.torso, list(PPO_TORSOS),
@@ -91,6 +94,7 @@ def _config() -> PPOConfig:
       num_epochs=FLAGS.num_epochs, num_minibatches=FLAGS.num_minibatches,
       learning_rate=FLAGS.learning_rate, anneal_lr=FLAGS.anneal_lr, gamma=FLAGS.gamma,
       gae_lambda=FLAGS.gae_lambda, clip_eps=FLAGS.clip_eps, ent_coef=FLAGS.ent_coef,
+      clip_value=FLAGS.clip_value,
       vf_coef=FLAGS.vf_coef, max_grad_norm=FLAGS.max_grad_norm, torso=FLAGS.torso,
       hidden=FLAGS.hidden, num_layers=FLAGS.num_layers, activation=FLAGS.activation,
       sticky_action_prob=FLAGS.sticky_action_prob, pool_size=FLAGS.pool_size,

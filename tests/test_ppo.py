@@ -71,6 +71,22 @@ def test_time_limit_is_truncation_not_termination_and_finished_is_a_no_op():
 
 # --- the update: devices, seeds, resume -------------------------------------
 
+
+def test_value_clipping_stops_the_value_at_clip_eps_from_the_rollout():
+  old, target = jnp.float32(0.0), jnp.float32(2.0)
+  grad = jax.grad(ppo.value_error)
+  # Unclipped: plain half squared error, pulled to the target all the way.
+  assert float(ppo.value_error(jnp.float32(1.0), old, target, None)) == pytest.approx(0.5)
+  assert float(grad(jnp.float32(1.0), old, target, None)) == pytest.approx(-1.0)
+  # Clipped: within +-0.2 of the rollout's value it is the same loss...
+  assert float(grad(jnp.float32(0.1), old, target, 0.2)) == pytest.approx(-1.9)
+  # ...beyond it the value is scored as if it had stopped at 0.2: no gradient.
+  assert float(ppo.value_error(jnp.float32(1.0), old, target, 0.2)) == pytest.approx(
+      0.5 * 1.8 ** 2)
+  assert float(grad(jnp.float32(1.0), old, target, 0.2)) == 0.0
+  # Moving away from the target is never clipped.
+  assert float(grad(jnp.float32(-1.0), old, target, 0.2)) == pytest.approx(-3.0)
+
 @pytest.mark.slow(seconds=30)
 def test_four_devices_match_one_device():
   # Self-play tic-tac-toe: opponents, pool and masking are on the path too.
