@@ -122,8 +122,8 @@ def main(argv):
         opponent=FLAGS.score_opponent, games=FLAGS.score_games,
         opening_moves=FLAGS.score_opening_moves, num_simulations=FLAGS.score_simulations,
         episodes=FLAGS.score_episodes, curve_x=FLAGS.curve_x, curve_y=FLAGS.curve_y)
-    points = len(ablation.grid_points(axes))
-    points = f"{points} grid point{'s' if points != 1 else ''}"
+    num_points = len(ablation.grid_points(axes))
+    points = f"{num_points} grid point{'s' if num_points != 1 else ''}"
     how = (f"{points}; {FLAGS.seeds} seeds each, side by side in one program"
            if units[0].vmapped else f"{points} x {FLAGS.seeds} seeds")
     print(f"{len(units)} runs ({how}) with {ablation.LAUNCHERS[launcher]}; "
