@@ -328,8 +328,8 @@ def make_update_fn(config: PPOConfig, env, network, optimizer):
     ratio = jnp.exp(log_prob - mb.log_prob)
     clipped = jnp.clip(ratio, 1 - config.clip_eps, 1 + config.clip_eps)
     policy_loss = -jnp.minimum(ratio * mb.advantage, clipped * mb.advantage)
-    value_loss = value_error(value, mb.value, mb.target, config.clip_eps
-                             if config.clip_value else None)
+    value_clip = config.clip_eps if config.clip_value else None
+    value_loss = value_error(value, mb.value, mb.target, value_clip)
     probs = jnp.exp(log_probs)
     entropy = -jnp.sum(jnp.where(mb.legal_action_mask, probs * log_probs, 0.0), axis=-1)
     loss = policy_loss + config.vf_coef * value_loss - config.ent_coef * entropy

@@ -100,7 +100,6 @@ FLAGS = flags.FLAGS
 SUBCOMMANDS = ("envs", "selfplay", "learner", "ppo", "iteration")
 
 
-
 def _best_stepping(step, state) -> float:
   """Best-of-`--repeats` seconds of one `state, metrics = step(state)` call
   (a training step that consumes its state), after a warm-up call."""

@@ -10,12 +10,7 @@ import pytest
 import envs
 from agents import alphazero, search as search_lib
 from zerogo import replay
-from conftest import one_device_mesh
-
-
-def _params_close(a, b, **tol):
-  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
-    np.testing.assert_allclose(np.asarray(x), np.asarray(y), **tol)
+from conftest import assert_trees_close, one_device_mesh
 
 
 @pytest.mark.slow(seconds=40)
@@ -37,7 +32,7 @@ def test_four_devices_match_one_device(tiny_config):
   np.testing.assert_array_equal(np.asarray(s1.actor.episode), np.asarray(s4.actor.episode))
   np.testing.assert_allclose(np.asarray(s1.actor.replay.policy),
                              np.asarray(s4.actor.replay.policy), atol=1e-5)
-  _params_close(s1.train.params, s4.train.params, rtol=1e-4, atol=1e-5)
+  assert_trees_close(s1.train.params, s4.train.params, rtol=1e-4, atol=1e-5)
   assert float(m1["games_finished"]) == float(m4["games_finished"])
   np.testing.assert_allclose(float(m1["loss"]), float(m4["loss"]), rtol=1e-4)
   # Parameters actually moved: the comparison is not between two inits.

@@ -71,7 +71,6 @@ def test_time_limit_is_truncation_not_termination_and_finished_is_a_no_op():
 
 # --- the update: devices, seeds, resume -------------------------------------
 
-
 def test_value_clipping_stops_the_value_at_clip_eps_from_the_rollout():
   old, target = jnp.float32(0.0), jnp.float32(2.0)
   grad = jax.grad(ppo.value_error)
@@ -86,6 +85,7 @@ def test_value_clipping_stops_the_value_at_clip_eps_from_the_rollout():
   assert float(grad(jnp.float32(1.0), old, target, 0.2)) == 0.0
   # Moving away from the target is never clipped.
   assert float(grad(jnp.float32(-1.0), old, target, 0.2)) == pytest.approx(-3.0)
+
 
 @pytest.mark.slow(seconds=30)
 def test_four_devices_match_one_device():
@@ -111,7 +111,7 @@ def test_seeds_are_independent_agents_in_one_program():
   assert any(not np.allclose(a, b) for a, b in zip(
       jax.tree.leaves(one), jax.tree.leaves(jax.device_get(other.train.params))))
   assert_trees_close(jax.tree.map(lambda x: x[0], two), jax.tree.map(lambda x: x[0], one),
-                      rtol=1e-5, atol=1e-6)
+                     rtol=1e-5, atol=1e-6)
   first, second = (jax.tree.leaves(jax.tree.map(lambda x: x[i], two)) for i in (0, 1))
   assert any(not np.allclose(a, b) for a, b in zip(first, second))
 
@@ -126,7 +126,7 @@ def test_resume_is_exact(tmp_path):
   assert int(straight.update) == int(resumed.update) == 6
   assert int(jax.device_get(resumed.pool_count)[0]) == 4  # initial + updates 2, 4, 6
   assert_trees_close(jax.device_get(straight.train.params),
-                      jax.device_get(resumed.train.params), rtol=0, atol=0)
+                     jax.device_get(resumed.train.params), rtol=0, atol=0)
   rows = metrics_lib.read_jsonl(str(tmp_path / "b" / "metrics.jsonl"))
   assert [r["iteration"] for r in rows] == [1, 2, 3, 4, 5, 6]
 
@@ -146,7 +146,7 @@ def test_sigterm_saves_at_the_update_boundary_and_resumes_exactly(tmp_path, monk
   monkeypatch.undo()
   resumed = ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path / "b"), **options))
   assert_trees_close(jax.device_get(straight.train.params),
-                      jax.device_get(resumed.train.params), rtol=0, atol=0)
+                     jax.device_get(resumed.train.params), rtol=0, atol=0)
   rows = metrics_lib.read_jsonl(str(tmp_path / "b" / "metrics.jsonl"))
   assert [r["iteration"] for r in rows] == [1, 2, 3, 4, 5, 6]
 
