@@ -54,6 +54,11 @@ def validate(config: AlphaZeroConfig, num_devices: int) -> None:
         f"--train_batch_size={config.train_batch_size} must be a multiple of "
         f"--selfplay_batch_size={config.selfplay_batch_size} (each game slot "
         f"contributes the same number of positions to a batch)")
+  if not 0.0 <= config.search_value_weight <= 1.0:
+    raise ValueError(f"--search_value_weight must be in [0, 1], got "
+                     f"{config.search_value_weight}")
+  if config.sample_moves < 0:
+    raise ValueError(f"--sample_moves must be >= 0, got {config.sample_moves}")
   if config.gumbel_scale < 0:
     raise ValueError(f"--gumbel_scale must be >= 0, got {config.gumbel_scale}")
   if config.learning_rate <= 0:
@@ -123,7 +128,9 @@ def make_loss_fn(config: AlphaZeroConfig, network) -> Any:
   def loss_fn(params, batch: replay.Batch):
     logits, value = network.apply(params, batch.observation)
     policy_loss = optax.softmax_cross_entropy(logits, batch.policy)
-    value_loss = jnp.square(value - batch.value)
+    mix = config.search_value_weight
+    target = (1.0 - mix) * batch.value + mix * batch.search_value
+    value_loss = jnp.square(value - target)
     return (policy_loss + config.value_loss_weight * value_loss,
             {"policy_loss": policy_loss, "value_loss": value_loss})
   return loss_fn
@@ -147,9 +154,10 @@ def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
     states = actor.env_state
     num_local = actor.episode.shape[0]
     keys = jax.vmap(jax.random.split)(per_game_keys(key, num_local))
-    out = search(params, keys[:, 0], states)
+    explore = (actor.moves < config.sample_moves) | (config.sample_moves == 0)
+    out = search(params, keys[:, 0], states, explore)
     buffer = replay.add(actor.replay, jax.vmap(env.observe)(states), out.policy,
-                        states.current_player, actor.episode)
+                        states.current_player, actor.episode, out.search_value)
     states, info = jax.vmap(game.step)(states, out.action, keys[:, 1])
     buffer = replay.backfill(buffer, info.done, info.rewards, actor.episode)
     moves = actor.moves + 1

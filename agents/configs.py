@@ -27,6 +27,8 @@ class AlphaZeroConfig:
   gumbel_scale: float = 1.0           # gumbel only: 0 plays the search's best move
   dirichlet_alpha: float = 0.3        # puct only
   dirichlet_fraction: float = 0.25    # puct only
+  sample_moves: int = 0               # noisy, sampled moves per game; later moves
+                                      # play the search's best action (0: all sampled)
   # Network.
   num_channels: int = 64
   num_blocks: int = 4
@@ -40,6 +42,8 @@ class AlphaZeroConfig:
   weight_decay: float = 1e-4
   warmup_steps: int = 50
   value_loss_weight: float = 1.0
+  search_value_weight: float = 0.0    # value target: this much root search value,
+                                      # the rest game result
   augment: bool = True                # random board symmetry per training example
 
   @property

@@ -23,10 +23,13 @@ SEARCHES = ("gumbel", "puct")
 @chex.dataclass(frozen=True)
 class SearchOutput:
   """action: [B] int32; policy: [B, A] search policy (a target for training);
-  root_value: [B] network value at the root, from the mover's side."""
+  root_value: [B] network value at the root, from the mover's side;
+  search_value: [B] the search's value of the root (the mean backed-up value,
+  mover's side; the network value when num_simulations == 0)."""
   action: chex.Array
   policy: chex.Array
   root_value: chex.Array
+  search_value: chex.Array
 
 
 def _mask_logits(logits, legal):
@@ -64,10 +67,12 @@ def make_search(env, network, *, search: str = "gumbel", num_simulations: int,
                 max_num_considered_actions: int = 16, gumbel_scale: float = 1.0,
                 dirichlet_fraction: float = 0.25, dirichlet_alpha: float = 0.3,
                 temperature: float = 1.0, greedy: bool = False) -> Callable:
-  """Returns `search(params, keys[B], states[B]) -> SearchOutput`.
+  """Returns `search(params, keys[B], states[B], explore=None) -> SearchOutput`.
 
   `greedy=True` is for evaluation: no Gumbel or Dirichlet noise, and the
   most-visited (PUCT) or sequential-halving best (Gumbel) action is played.
+  `explore` ([B] bool, optional) makes that choice per game at run time:
+  games where it is False search and play as if `greedy`.
   `num_simulations=0` plays the raw policy (argmax, or a sample if not greedy).
   """
   if search not in SEARCHES:
@@ -75,15 +80,15 @@ def make_search(env, network, *, search: str = "gumbel", num_simulations: int,
   evaluate = make_evaluate(env, network)
   recurrent_fn = make_recurrent_fn(env, evaluate)
 
-  def one_game(params, key, state):
+  def one_game(params, key, state, explore):
     states = jax.tree.map(lambda x: x[None], state)
     logits, value = evaluate(params, states)
     if num_simulations == 0:
       probs = jax.nn.softmax(logits)
-      action = (jnp.argmax(logits, axis=-1) if greedy
-                else jax.random.categorical(key, logits))
+      action = jnp.where(explore, jax.random.categorical(key, logits),
+                         jnp.argmax(logits, axis=-1))
       return SearchOutput(action=action[0].astype(jnp.int32), policy=probs[0],
-                          root_value=value[0])
+                          root_value=value[0], search_value=value[0])
     root = mctx.RootFnOutput(prior_logits=logits, value=value, embedding=states)
     invalid = ~states.legal_action_mask
     if search == "gumbel":
@@ -91,17 +96,25 @@ def make_search(env, network, *, search: str = "gumbel", num_simulations: int,
           params, key, root, recurrent_fn, num_simulations=num_simulations,
           invalid_actions=invalid,
           max_num_considered_actions=max_num_considered_actions,
-          gumbel_scale=0.0 if greedy else gumbel_scale)
+          gumbel_scale=jnp.where(explore, gumbel_scale, 0.0))
       action = out.action
     else:
       out = mctx.muzero_policy(
           params, key, root, recurrent_fn, num_simulations=num_simulations,
           invalid_actions=invalid,
-          dirichlet_fraction=0.0 if greedy else dirichlet_fraction,
+          dirichlet_fraction=jnp.where(explore, dirichlet_fraction, 0.0),
           dirichlet_alpha=dirichlet_alpha, temperature=temperature)
       visits = out.search_tree.summary().visit_counts
-      action = jnp.argmax(visits, axis=-1) if greedy else out.action
+      action = jnp.where(explore, out.action, jnp.argmax(visits, axis=-1))
     return SearchOutput(action=action[0].astype(jnp.int32),
-                        policy=out.action_weights[0], root_value=value[0])
+                        policy=out.action_weights[0], root_value=value[0],
+                        search_value=out.search_tree.summary().value[0])
 
-  return jax.vmap(one_game, in_axes=(None, 0, 0))
+  batched = jax.vmap(one_game, in_axes=(None, 0, 0, 0))
+
+  def run(params, keys, states, explore=None):
+    if explore is None:
+      explore = jnp.full(keys.shape[:1], not greedy)
+    return batched(params, keys, states, explore)
+
+  return run

@@ -42,6 +42,10 @@ flags.DEFINE_integer("max_num_considered_actions", _D.max_num_considered_actions
 flags.DEFINE_float("gumbel_scale", _D.gumbel_scale,
                    "Gumbel search: scale of the Gumbel noise on the played move in self-play "
                    "(exploration; the policy target does not depend on it).")
+flags.DEFINE_integer("sample_moves", _D.sample_moves,
+                     "Moves at the start of each self-play game that sample with "
+                     "Gumbel (or Dirichlet) noise; later moves play the search's best "
+                     "action, so game results reflect strong play. 0: every move samples.")
 flags.DEFINE_float("dirichlet_alpha", _D.dirichlet_alpha, "PUCT root noise concentration.")
 flags.DEFINE_float("dirichlet_fraction", _D.dirichlet_fraction, "PUCT root noise weight.")
 flags.DEFINE_integer("num_channels", _D.num_channels, "Width of the residual tower.")
@@ -62,6 +66,9 @@ flags.DEFINE_float("weight_decay", _D.weight_decay, "AdamW weight decay.")
 flags.DEFINE_integer("warmup_steps", _D.warmup_steps, "Linear learning-rate warm-up, in SGD steps.")
 flags.DEFINE_bool("augment", _D.augment, "Train on a random board symmetry of each sampled "
                   "position (8 for square boards, 2 for connect four, none otherwise).")
+flags.DEFINE_float("search_value_weight", _D.search_value_weight,
+                   "Value target = this weight x the root search value + (1 - it) x "
+                   "the game result (0: game result only, as in AlphaZero).")
 flags.DEFINE_float("value_loss_weight", _D.value_loss_weight, "Weight of the value loss.")
 flags.DEFINE_integer("checkpoint_every", 10, "Save every this many iterations (and at the end).")
 flags.DEFINE_integer("max_checkpoints", 3, "Checkpoints kept in <workdir>/checkpoints.")
@@ -88,13 +95,15 @@ def _config():
       selfplay_batch_size=FLAGS.selfplay_batch_size, unroll_length=FLAGS.unroll_length,
       num_simulations=FLAGS.num_simulations, search=FLAGS.search,
       max_num_considered_actions=FLAGS.max_num_considered_actions,
-      gumbel_scale=FLAGS.gumbel_scale, dirichlet_alpha=FLAGS.dirichlet_alpha, dirichlet_fraction=FLAGS.dirichlet_fraction,
+      gumbel_scale=FLAGS.gumbel_scale, dirichlet_alpha=FLAGS.dirichlet_alpha,
+      dirichlet_fraction=FLAGS.dirichlet_fraction, sample_moves=FLAGS.sample_moves,
       num_channels=FLAGS.num_channels, num_blocks=FLAGS.num_blocks, torso=FLAGS.torso,
       bf16=bf16,
       replay_rows=FLAGS.replay_rows, train_batch_size=FLAGS.train_batch_size,
       sgd_steps_per_iteration=FLAGS.sgd_steps_per_iteration,
       learning_rate=FLAGS.learning_rate, weight_decay=FLAGS.weight_decay,
-      warmup_steps=FLAGS.warmup_steps, value_loss_weight=FLAGS.value_loss_weight, augment=FLAGS.augment)
+      warmup_steps=FLAGS.warmup_steps, value_loss_weight=FLAGS.value_loss_weight,
+      search_value_weight=FLAGS.search_value_weight, augment=FLAGS.augment)
 
 
 def main(argv):

@@ -48,15 +48,18 @@ def test_replay_backfills_results_from_each_movers_side():
   policy = jnp.ones((2, 2)) / 2
   obs = jnp.zeros((2, 1))
   # Slot 0: player 0 then player 1 move, then the game ends: player 1 won.
-  buf = replay.add(buf, obs, policy, jnp.array([0, 0]), jnp.array([0, 0]))
-  buf = replay.add(buf, obs, policy, jnp.array([1, 1]), jnp.array([0, 0]))
+  buf = replay.add(buf, obs, policy, jnp.array([0, 0]), jnp.array([0, 0]),
+                   search_value=jnp.array([-0.5, 0.0]))
+  buf = replay.add(buf, obs, policy, jnp.array([1, 1]), jnp.array([0, 0]),
+                   search_value=jnp.array([0.5, 0.0]))
   rewards = jnp.array([[-1.0, 1.0], [0.0, 0.0]])
   buf = replay.backfill(buf, jnp.array([True, False]), rewards, jnp.array([0, 0]))
   np.testing.assert_array_equal(np.asarray(buf.has_target),
                                 [[True, True, False, False], [False] * 4])
   np.testing.assert_array_equal(np.asarray(buf.value[0, :2]), [-1.0, 1.0])
   # A new game in slot 0 (episode 1) does not touch the finished one's rows.
-  buf = replay.add(buf, obs, policy, jnp.array([0, 0]), jnp.array([1, 0]))
+  buf = replay.add(buf, obs, policy, jnp.array([0, 0]), jnp.array([1, 0]),
+                   search_value=jnp.array([0.5, 0.0]))
   buf = replay.backfill(buf, jnp.array([True, True]), jnp.array([[1.0, -1.0], [0.0, 0.0]]),
                         jnp.array([1, 0]))
   np.testing.assert_array_equal(np.asarray(buf.value[0, :3]), [-1.0, 1.0, 1.0])
@@ -67,6 +70,9 @@ def test_replay_backfills_results_from_each_movers_side():
   batch = replay.sample(buf, jax.random.split(jax.random.PRNGKey(0), 2), per_slot=64)
   assert float(batch.weight.min()) == 1.0
   assert set(np.asarray(batch.value[:64]).tolist()) == {-1.0, 1.0}
+  # Each row's search value travels with it (-0.5 with the loss, 0.5 with the win).
+  np.testing.assert_array_equal(np.asarray(batch.search_value[:64]),
+                                np.asarray(batch.value[:64]) / 2)
 
 
 def test_search_prefers_the_winning_move():
@@ -89,6 +95,55 @@ def test_search_prefers_the_winning_move():
     out = search(params, jax.random.split(jax.random.PRNGKey(1), 1), states)
     assert int(out.action[0]) == 2, kind
     assert not bool(out.policy[0][jnp.array([0, 1, 3, 4])].any()), "illegal move in target"
+    # The backed-up value saw the win; the (zeroed) network value did not.
+    assert float(out.root_value[0]) == 0.0
+    assert float(out.search_value[0]) > 0.3, kind
+
+
+@pytest.mark.parametrize("kind", search_lib.SEARCHES)
+def test_explore_false_plays_like_greedy_search(kind):
+  """`explore` switches noise per game at run time: games with False play the
+  greedy search's move, games with True sample (some differ across keys)."""
+  env = envs.make("connect_four")
+  config = alphazero.AlphaZeroConfig(num_channels=8, num_blocks=1)
+  network = alphazero.make_network(config, env)
+  from zerogo import networks
+  params = networks.init_params(network, env.observation_shape, jax.random.PRNGKey(0))
+  games = 32
+  states = jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(2), games))
+  keys = jax.random.split(jax.random.PRNGKey(3), games)
+  make = functools.partial(search_lib.make_search, env, network, search=kind,
+                           num_simulations=8, max_num_considered_actions=7)
+  greedy = jax.jit(make(greedy=True))(params, keys, states)
+  noisy = jax.jit(make())
+  explore = jnp.arange(games) % 2 == 0
+  mixed = noisy(params, keys, states, explore)
+  np.testing.assert_array_equal(np.asarray(mixed.action[~explore]),
+                                np.asarray(greedy.action[~explore]))
+  sampled = noisy(params, keys, states, jnp.ones(games, bool))
+  assert (np.asarray(sampled.action) != np.asarray(greedy.action)).any()
+
+
+def test_value_target_mixes_game_result_and_search_value():
+  env = envs.make("tic_tac_toe")
+  import dataclasses
+  config = alphazero.AlphaZeroConfig(num_channels=8, num_blocks=1)
+  network = alphazero.make_network(config, env)
+  from zerogo import networks
+  params = networks.init_params(network, env.observation_shape, jax.random.PRNGKey(0))
+  obs = jax.random.bernoulli(jax.random.PRNGKey(1), 0.3, (5,) + env.observation_shape)
+  batch = replay.Batch(observation=obs, policy=jnp.ones((5, 9)) / 9,
+                       value=jnp.array([1.0, -1.0, 0.0, 1.0, -1.0]),
+                       search_value=jnp.array([0.2, -0.4, 0.6, -0.8, 0.0]),
+                       weight=jnp.ones(5))
+  _, value = network.apply(params, obs)
+  for mix in (0.0, 0.25, 1.0):
+    loss_fn = alphazero.make_loss_fn(dataclasses.replace(config, search_value_weight=mix),
+                                     network)
+    _, parts = loss_fn(params, batch)
+    target = (1 - mix) * batch.value + mix * batch.search_value
+    np.testing.assert_allclose(np.asarray(parts["value_loss"]),
+                               np.asarray(jnp.square(value - target)), rtol=1e-5)
 
 
 def test_iteration_compiles_once_and_games_carry_over(tiny_config):
@@ -131,6 +186,8 @@ def test_go_9x9_runs_a_few_iterations():
     ("train_batch_size", 12, "multiple of --selfplay_batch_size"),
     ("search", "alphabeta", "not one of"),
     ("num_simulations", 0, "at least 1"),
+    ("search_value_weight", 1.5, "in \\[0, 1\\]"),
+    ("sample_moves", -1, ">= 0"),
 ])
 def test_bad_configs_fail_before_compiling(tiny_config, field, value, match):
   import dataclasses

@@ -27,6 +27,7 @@ class ReplayBuffer:
   to_play: [B, T] int32 player to move at the position.
   episode: [B, T] int32 episode number of the slot the row belongs to; -1 empty.
   value: [B, T] float32 game result from `to_play`'s side (valid if has_target).
+  search_value: [B, T] float32 the search's root value, from `to_play`'s side.
   has_target: [B, T] bool.
   cursor: [B] int32 next row to write (equal across slots).
   """
@@ -35,16 +36,19 @@ class ReplayBuffer:
   to_play: chex.Array
   episode: chex.Array
   value: chex.Array
+  search_value: chex.Array
   has_target: chex.Array
   cursor: chex.Array
 
 
 @chex.dataclass(frozen=True)
 class Batch:
-  """observation: [N, *obs_shape]; policy: [N, A]; value: [N]; weight: [N]."""
+  """observation: [N, *obs_shape]; policy: [N, A]; value: [N] game result;
+  search_value: [N] root search value; weight: [N]."""
   observation: chex.Array
   policy: chex.Array
   value: chex.Array
+  search_value: chex.Array
   weight: chex.Array
 
 
@@ -57,12 +61,16 @@ def init(num_slots: int, rows: int, observation_shape, observation_dtype,
       to_play=jnp.zeros(shape, jnp.int32),
       episode=jnp.full(shape, -1, jnp.int32),
       value=jnp.zeros(shape, jnp.float32),
+      search_value=jnp.zeros(shape, jnp.float32),
       has_target=jnp.zeros(shape, bool),
       cursor=jnp.zeros((num_slots,), jnp.int32))
 
 
-def add(buffer: ReplayBuffer, observation, policy, to_play, episode) -> ReplayBuffer:
+def add(buffer: ReplayBuffer, observation, policy, to_play, episode,
+        search_value=None) -> ReplayBuffer:
   """Writes one position per slot (leading axis B) at the cursor row."""
+  if search_value is None:
+    search_value = jnp.zeros(to_play.shape, jnp.float32)
   row = buffer.cursor[0]
   put = lambda column, value: column.at[:, row].set(value)
   rows = buffer.episode.shape[1]
@@ -72,6 +80,7 @@ def add(buffer: ReplayBuffer, observation, policy, to_play, episode) -> ReplayBu
       to_play=put(buffer.to_play, to_play),
       episode=put(buffer.episode, episode),
       value=put(buffer.value, 0.0),
+      search_value=put(buffer.search_value, search_value.astype(jnp.float32)),
       has_target=put(buffer.has_target, False),
       cursor=(buffer.cursor + 1) % rows)
 
@@ -103,6 +112,7 @@ def sample(buffer: ReplayBuffer, slot_keys, per_slot: int) -> Batch:
   return Batch(observation=flat(take(buffer.observation)),
                policy=flat(take(buffer.policy)),
                value=flat(take(buffer.value)),
+               search_value=flat(take(buffer.search_value)),
                weight=flat(take(buffer.has_target)).astype(jnp.float32))
 
 
