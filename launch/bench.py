@@ -355,6 +355,7 @@ def bench_learner() -> dict:
       observation=jax.random.uniform(k[0], (batch_size, *env.observation_shape)) < 0.3,
       policy=jax.nn.softmax(jax.random.normal(k[1], (batch_size, env.num_actions))),
       value=jax.random.uniform(k[2], (batch_size,), minval=-1, maxval=1),
+      search_value=jnp.zeros((batch_size,)),
       weight=jnp.ones((batch_size,)))
   batch = sharding.shard(batch, mesh)
 
