@@ -1,5 +1,6 @@
 """AlphaZero self-play, targets, replay and data-parallel learning."""
 
+import dataclasses
 import functools
 
 import jax
@@ -9,7 +10,7 @@ import pytest
 
 import envs
 from agents import alphazero, search as search_lib
-from zerogo import replay
+from zerogo import networks, replay
 from conftest import assert_trees_close, one_device_mesh
 
 
@@ -75,6 +76,14 @@ def test_replay_backfills_results_from_each_movers_side():
                                 np.asarray(batch.value[:64]) / 2)
 
 
+def _small_network(env):
+  """A 1-block, 8-channel AlphaZero net for `env` and its initial params."""
+  config = alphazero.AlphaZeroConfig(num_channels=8, num_blocks=1)
+  network = alphazero.make_network(config, env)
+  return config, network, networks.init_params(network, env.observation_shape,
+                                               jax.random.PRNGKey(0))
+
+
 def test_search_prefers_the_winning_move():
   """From a position with an immediate win (and a threat to block), both
   searches find the win with a neutral network (uniform prior, zero value):
@@ -84,10 +93,7 @@ def test_search_prefers_the_winning_move():
   for action in (0, 3, 1, 4):   # mover can now win at 2
     state = env.step(state, jnp.int32(action), jax.random.PRNGKey(0))
   states = jax.tree.map(lambda x: x[None], state)
-  config = alphazero.AlphaZeroConfig(num_channels=8, num_blocks=1)
-  network = alphazero.make_network(config, env)
-  from zerogo import networks
-  params = networks.init_params(network, env.observation_shape, jax.random.PRNGKey(0))
+  _, network, params = _small_network(env)
   params = jax.tree.map(jnp.zeros_like, params)
   for kind in search_lib.SEARCHES:
     search = jax.jit(search_lib.make_search(env, network, search=kind, num_simulations=64,
@@ -105,10 +111,7 @@ def test_explore_false_plays_like_greedy_search(kind):
   """`explore` switches noise per game at run time: games with False play the
   greedy search's move, games with True sample (some differ across keys)."""
   env = envs.make("connect_four")
-  config = alphazero.AlphaZeroConfig(num_channels=8, num_blocks=1)
-  network = alphazero.make_network(config, env)
-  from zerogo import networks
-  params = networks.init_params(network, env.observation_shape, jax.random.PRNGKey(0))
+  _, network, params = _small_network(env)
   games = 32
   states = jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(2), games))
   keys = jax.random.split(jax.random.PRNGKey(3), games)
@@ -126,11 +129,7 @@ def test_explore_false_plays_like_greedy_search(kind):
 
 def test_value_target_mixes_game_result_and_search_value():
   env = envs.make("tic_tac_toe")
-  import dataclasses
-  config = alphazero.AlphaZeroConfig(num_channels=8, num_blocks=1)
-  network = alphazero.make_network(config, env)
-  from zerogo import networks
-  params = networks.init_params(network, env.observation_shape, jax.random.PRNGKey(0))
+  config, network, params = _small_network(env)
   obs = jax.random.bernoulli(jax.random.PRNGKey(1), 0.3, (5,) + env.observation_shape)
   batch = replay.Batch(observation=obs, policy=jnp.ones((5, 9)) / 9,
                        value=jnp.array([1.0, -1.0, 0.0, 1.0, -1.0]),
@@ -190,7 +189,6 @@ def test_go_9x9_runs_a_few_iterations():
     ("sample_moves", -1, ">= 0"),
 ])
 def test_bad_configs_fail_before_compiling(tiny_config, field, value, match):
-  import dataclasses
   bad = dataclasses.replace(tiny_config, **{field: value})
   with pytest.raises(ValueError, match=match):
     alphazero.validate(bad, num_devices=4)

@@ -67,10 +67,8 @@ def init(num_slots: int, rows: int, observation_shape, observation_dtype,
 
 
 def add(buffer: ReplayBuffer, observation, policy, to_play, episode,
-        search_value=None) -> ReplayBuffer:
+        search_value) -> ReplayBuffer:
   """Writes one position per slot (leading axis B) at the cursor row."""
-  if search_value is None:
-    search_value = jnp.zeros(to_play.shape, jnp.float32)
   row = buffer.cursor[0]
   put = lambda column, value: column.at[:, row].set(value)
   rows = buffer.episode.shape[1]
