@@ -10,6 +10,11 @@ from __future__ import annotations
 import dataclasses
 
 ACTIVATIONS = ("tanh", "relu")
+# How PPO cuts a rollout [num_steps, num_envs] into minibatches: "steps", a
+# random set of whole time steps (all envs at the same steps); "transitions",
+# every env its own random set of steps (closer to PureJaxRL's shuffle of
+# all (step, env) pairs, and still independent of the device count).
+MINIBATCH_SAMPLING = ("steps", "transitions")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +75,7 @@ class PPOConfig:
   num_steps: int = 128                 # rollout length per update
   num_epochs: int = 4
   num_minibatches: int = 8
+  minibatch_sampling: str = "steps"    # or "transitions" (see MINIBATCH_SAMPLING)
   learning_rate: float = 5e-4
   anneal_lr: bool = True               # linear decay to 0 over the run
   gamma: float = 0.99

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import optax
 
 import envs
-from agents.configs import ACTIVATIONS, PPOConfig  # noqa: F401  (re-exported)
+from agents.configs import ACTIVATIONS, MINIBATCH_SAMPLING, PPOConfig  # noqa: F401  (re-exported)
 from envs import minatar
 from envs.wrappers import tree_select
 from zerogo import learner, networks, sharding
@@ -69,6 +69,9 @@ def validate(config: PPOConfig, num_devices: int) -> None:
     raise ValueError(
         f"--num_minibatches={config.num_minibatches} must divide --num_steps="
         f"{config.num_steps} (a minibatch is a set of time steps of every env)")
+  if config.minibatch_sampling not in MINIBATCH_SAMPLING:
+    raise ValueError(f"--minibatch_sampling={config.minibatch_sampling!r} is not one of "
+                     f"{', '.join(MINIBATCH_SAMPLING)}")
   if config.learning_rate <= 0:
     raise ValueError(f"--learning_rate must be positive, got {config.learning_rate}")
   if not 0 <= config.gamma <= 1 or not 0 <= config.gae_lambda <= 1:
@@ -308,6 +311,31 @@ def value_error(value, old_value, target, clip_eps: float | None):
   return jnp.maximum(error, 0.5 * jnp.square(clipped - target))
 
 
+def split_minibatches(data, config: PPOConfig, key: jax.Array, env_keys: jax.Array):
+  """Cuts one epoch of a rollout (leaves [T, E, ...]) into minibatches
+  [num_minibatches, T / num_minibatches * E, ...].
+
+  Every env contributes the same number of its time steps to each
+  minibatch, so the global minibatches (hence the parameters) do not depend
+  on how many devices share the envs. "steps": one permutation of the time
+  steps, drawn from `key` (the same on every device), for all envs;
+  "transitions": each env its own, drawn from its `env_keys` [E] (keyed by
+  the env's global index).
+  """
+  num_envs = env_keys.shape[0]
+  per_minibatch = config.num_steps // config.num_minibatches * num_envs
+  if config.minibatch_sampling == "steps":
+    perm = jax.random.permutation(key, config.num_steps)
+    take = lambda x: x[perm]
+  else:
+    perms = jax.vmap(lambda k: jax.random.permutation(k, config.num_steps), out_axes=1)(
+        env_keys)                                                        # [T, E]
+    take = lambda x: jnp.take_along_axis(
+        x, perms.reshape(perms.shape + (1,) * (x.ndim - 2)), axis=0)
+  return jax.tree.map(
+      lambda x: take(x).reshape(config.num_minibatches, per_minibatch, *x.shape[2:]), data)
+
+
 def make_update_fn(config: PPOConfig, env, network, optimizer):
   """Per-device, per-seed body of one update: RunState -> (RunState, metrics)."""
   game = make_game(env, network)
@@ -394,7 +422,6 @@ def make_update_fn(config: PPOConfig, env, network, optimizer):
                      log_prob=traj["log_prob"], value=traj["value"], advantage=advantage,
                      target=advantage + traj["value"],
                      weight=jnp.ones((config.num_steps, num_local), jnp.float32))
-    steps_per_minibatch = config.num_steps // config.num_minibatches
 
     def normalise(mb: Minibatch) -> Minibatch:
       # Advantage normalisation with statistics over the global minibatch.
@@ -404,13 +431,8 @@ def make_update_fn(config: PPOConfig, env, network, optimizer):
       return mb.replace(advantage=(mb.advantage - mean) / (jnp.sqrt(var) + 1e-8))
 
     def epoch(train, e):
-      # A minibatch is a random set of time steps of *every* env, and every
-      # device draws the same set: the global minibatches, hence the
-      # parameters, do not depend on how many devices share the envs.
-      perm = jax.random.permutation(jax.random.fold_in(epoch_key, e), config.num_steps)
-      shuffled = jax.tree.map(
-          lambda x: x[perm].reshape(config.num_minibatches, steps_per_minibatch * num_local,
-                                    *x.shape[2:]), data)
+      key = jax.random.fold_in(epoch_key, e)
+      shuffled = split_minibatches(data, config, key, per_env_keys(key, num_local))
 
       def minibatch(train, mb):
         return learner.sgd_step(train, normalise(mb), loss_fn=loss_fn, optimizer=optimizer)

@@ -21,7 +21,7 @@ from absl import app, flags  # noqa: E402
 
 from launch import _common  # noqa: E402
 
-from agents.configs import ACTIVATIONS, PPOConfig  # noqa: E402
+from agents.configs import ACTIVATIONS, MINIBATCH_SAMPLING, PPOConfig  # noqa: E402
 from zerogo.networks import PPO_TORSOS  # noqa: E402
 
 _D = PPOConfig()  # flag defaults are the library's defaults
@@ -41,6 +41,10 @@ flags.DEFINE_integer("num_envs", _D.num_envs,
 flags.DEFINE_integer("num_steps", _D.num_steps, "Rollout length per update.")
 flags.DEFINE_integer("num_epochs", _D.num_epochs, "Passes over each rollout.")
 flags.DEFINE_integer("num_minibatches", _D.num_minibatches, "Minibatches per epoch.")
+flags.DEFINE_string("minibatch_sampling", _D.minibatch_sampling,
+                    f"One of {', '.join(MINIBATCH_SAMPLING)}. steps: a minibatch is a random "
+                    "set of whole time steps (all envs at the same steps); transitions: every "
+                    "env contributes its own random time steps.")
 flags.DEFINE_float("learning_rate", _D.learning_rate, "Adam learning rate.")
 flags.DEFINE_bool("anneal_lr", _D.anneal_lr, "Decay the learning rate linearly to 0.")
 flags.DEFINE_float("gamma", _D.gamma, "Discount.")
@@ -92,7 +96,8 @@ def _config() -> PPOConfig:
       env_id=FLAGS.env, seed=FLAGS.seed, num_seeds=FLAGS.num_seeds,
       total_steps=FLAGS.total_steps, num_envs=FLAGS.num_envs, num_steps=FLAGS.num_steps,
       num_epochs=FLAGS.num_epochs, num_minibatches=FLAGS.num_minibatches,
-      learning_rate=FLAGS.learning_rate, anneal_lr=FLAGS.anneal_lr, gamma=FLAGS.gamma,
+      minibatch_sampling=FLAGS.minibatch_sampling, learning_rate=FLAGS.learning_rate,
+      anneal_lr=FLAGS.anneal_lr, gamma=FLAGS.gamma,
       gae_lambda=FLAGS.gae_lambda, clip_eps=FLAGS.clip_eps, ent_coef=FLAGS.ent_coef,
       clip_value=FLAGS.clip_value,
       vf_coef=FLAGS.vf_coef, max_grad_norm=FLAGS.max_grad_norm, torso=FLAGS.torso,

@@ -97,6 +97,34 @@ def test_four_devices_match_one_device():
   np.testing.assert_allclose(m1["loss"], m4["loss"], rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("sampling", ["steps", "transitions"])
+def test_minibatches_hold_every_transition_once_and_every_env_equally(sampling):
+  config = tiny(num_steps=8, num_minibatches=4, minibatch_sampling=sampling)
+  T, E = 8, 5
+  data = {"id": jnp.arange(T)[:, None] * 100 + jnp.arange(E)[None, :],      # [T, E]
+          "obs": jnp.broadcast_to(jnp.arange(T)[:, None, None], (T, E, 3))}
+  env_keys = jax.random.split(jax.random.PRNGKey(3), E)
+  mbs = jax.device_get(ppo.split_minibatches(data, config, jax.random.PRNGKey(4), env_keys))
+  ids = mbs["id"]
+  assert ids.shape == (4, 2 * E) and mbs["obs"].shape == (4, 2 * E, 3)
+  assert sorted(ids.ravel()) == sorted(np.asarray(data["id"]).ravel())  # each (t, e) once
+  np.testing.assert_array_equal(mbs["obs"][..., 0], ids // 100)         # rows stay whole
+  steps_of_env = [[sorted(row[row % 100 == e] // 100) for e in range(E)] for row in ids]
+  assert all(len(steps) == 2 for row in steps_of_env for steps in row)   # 2 steps per env
+  same_steps = all(all(s == row[0] for s in row) for row in steps_of_env)
+  assert same_steps == (sampling == "steps")
+
+
+def test_transition_sampling_four_devices_match_one_device():
+  config = tiny(num_envs=8, minibatch_sampling="transitions")
+  one, _ = _params_after(config, one_device_mesh(), 2)
+  four, _ = _params_after(config, jax.make_mesh((4,), ("data",)), 2)
+  assert_trees_close(one, four, rtol=2e-4, atol=2e-5)
+  steps, _ = _params_after(tiny(num_envs=8), one_device_mesh(), 2)
+  assert any(not np.allclose(a, b) for a, b in zip(jax.tree.leaves(one),
+                                                    jax.tree.leaves(steps)))
+
+
 def test_seeds_are_independent_agents_in_one_program():
   two, _ = _params_after(tiny(num_seeds=2, total_steps=4 * 16 * 2), one_device_mesh(), 2)
   config = tiny(num_seeds=1, total_steps=4 * 16 * 2)
@@ -166,6 +194,7 @@ def test_launcher_bad_flags_are_one_sentence(tmp_path):
   cases = [("--env=minatar-pong", "unknown game"),
            ("--num_envs=3", "must be divisible by the number of devices"),
            ("--num_minibatches=5", "must divide --num_steps"),
+           ("--minibatch_sampling=pairs", "minibatch_sampling"),
            ("--sticky_action_prob=1.5", "sticky_action_prob must be in"),
            ("--env=kuhn_poker --torso=cnn", "needs grid observations")]
   for flag, message in cases:
