@@ -52,7 +52,8 @@ flags.DEFINE_integer("num_channels", _D.num_channels, "Width of the residual tow
 flags.DEFINE_integer("num_blocks", _D.num_blocks, "Residual blocks in the tower (layers of the MLP).")
 flags.DEFINE_enum("torso", _D.torso, list(TORSOS),
                   "conv: AlphaZero residual conv tower; mlp: flattened board through "
-                  "dense layers of width --num_channels (much cheaper on small boards).")
+                  "dense layers of width --num_channels (much cheaper on small boards); "
+                  "patch_mlp: one 4x4 conv of --num_channels/4 filters, then that MLP.")
 flags.DEFINE_enum("bf16", "auto", ["auto", "true", "false"],
                   "bfloat16 activations; auto = on for GPU/TPU, off on CPU.")
 flags.DEFINE_integer("replay_rows", _D.replay_rows,

@@ -9,18 +9,33 @@ import envs
 from zerogo import networks
 
 
-@pytest.mark.parametrize("env_id", ["tic_tac_toe", "connect_four", "go_9x9", "backgammon"])
-def test_shapes_ranges_and_bf16(env_id):
+@pytest.mark.parametrize("env_id,torso", [
+    *((env_id, "conv") for env_id in ("tic_tac_toe", "connect_four", "go_9x9", "backgammon")),
+    ("connect_four", "mlp"), ("tic_tac_toe", "patch_mlp"), ("connect_four", "patch_mlp")])
+def test_shapes_ranges_and_bf16(env_id, torso):
   env = envs.make(env_id)
   obs = jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(0), 3)).observation
   for bf16 in (False, True):
-    net = networks.make_network(env.num_actions, num_channels=8, num_blocks=1, bf16=bf16)
+    net = networks.make_network(env.num_actions, num_channels=8, num_blocks=1, bf16=bf16,
+                                torso=torso)
     params = networks.init_params(net, env.observation_shape, jax.random.PRNGKey(1))
     assert all(p.dtype == jnp.float32 for p in jax.tree.leaves(params))
     logits, value = net.apply(params, obs)
     assert logits.shape == (3, env.num_actions) and value.shape == (3,)
     assert logits.dtype == jnp.float32 and value.dtype == jnp.float32
     assert bool((jnp.abs(value) <= 1.0).all())
+
+
+def test_patch_mlp_sees_four_by_four_windows():
+  for env_id, side, windows in (("connect_four", 4, 3 * 4), ("tic_tac_toe", 3, 1)):
+    env = envs.make(env_id)
+    net = networks.make_network(env.num_actions, num_channels=32, num_blocks=2,
+                                torso="patch_mlp")
+    params = networks.init_params(net, env.observation_shape, jax.random.PRNGKey(0))["params"]
+    channels = env.observation_shape[-1]
+    assert params["Conv_0"]["kernel"].shape == (side, side, channels, 8)
+    # The dense layer after it reads every window's 8 features.
+    assert params["Dense_0"]["kernel"].shape == (windows * 8, 32)
 
 
 def test_value_head_is_alive_at_init_across_seeds():
