@@ -1,5 +1,6 @@
-"""Overlays several runs' metrics.jsonl: value and policy loss per iteration,
-and every evaluation win rate against UCT as points.
+"""Overlays several runs' metrics.jsonl: value and policy loss per iteration
+(running mean over 25 iterations), and every evaluation win rate against
+UCT as points.
 
   python results/plot_compare.py results/c4_torsos.png \\
       mlp=results/runs/connect_four_mlp_metrics.jsonl \\
@@ -14,19 +15,27 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+def smooth(values, window: int = 25):
+  out, total = [], 0.0
+  for i, v in enumerate(values):
+    total += v - (values[i - window] if i >= window else 0.0)
+    out.append(total / min(i + 1, window))
+  return out
+
+
 def main(out: str, *runs: str) -> None:
   fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
   for spec in runs:
     label, path = spec.split("=", 1)
     rows = [json.loads(line) for line in open(path) if line.strip()]
     it = [r["iteration"] for r in rows]
-    line, = axes[0].plot(it, [r["value_loss"] for r in rows], label=label, alpha=0.8)
-    axes[1].plot(it, [r["policy_loss"] for r in rows], label=label, alpha=0.8,
+    line, = axes[0].plot(it, smooth([r["value_loss"] for r in rows]), label=label, alpha=0.8)
+    axes[1].plot(it, smooth([r["policy_loss"] for r in rows]), label=label, alpha=0.8,
                  color=line.get_color())
     pts = [(r["iteration"], r["eval/uct_win_rate"]) for r in rows if "eval/uct_win_rate" in r]
     if pts:
       axes[2].plot(*zip(*pts), marker="o", label=label, color=line.get_color())
-  for ax, title in zip(axes, ("value loss", "policy loss", "win rate vs UCT (64 games)")):
+  for ax, title in zip(axes, ("value loss (mean of 25)", "policy loss (mean of 25)", "win rate vs UCT (64 games)")):
     ax.set_title(title)
     ax.set_xlabel("iteration")
     ax.legend(fontsize=8)
