@@ -37,7 +37,7 @@ class AlphaZeroConfig:
   # Network.
   num_channels: int = 64
   num_blocks: int = 4
-  torso: str = "conv"                 # "mlp": flatten the board, dense layers
+  torso: str = "conv"                 # "mlp": dense layers; "patch_mlp": 4x4 conv + dense
   bf16: bool = False
   # Learning.
   replay_rows: int = 64               # positions kept per game slot
