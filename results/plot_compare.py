@@ -7,12 +7,15 @@ UCT as points.
       patch_mlp=results/runs/c4_ablation_patch_metrics.jsonl
 """
 
-import json
+import os
 import sys
 
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from zerogo import metrics  # noqa: E402  (the repository root, as the launchers do)
 
 
 def smooth(values, window: int = 25):
@@ -27,7 +30,7 @@ def main(out: str, *runs: str) -> None:
   fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
   for spec in runs:
     label, path = spec.split("=", 1)
-    rows = [json.loads(line) for line in open(path) if line.strip()]
+    rows = metrics.read_jsonl(path)
     it = [r["iteration"] for r in rows]
     line, = axes[0].plot(it, smooth([r["value_loss"] for r in rows]), label=label, alpha=0.8)
     axes[1].plot(it, smooth([r["policy_loss"] for r in rows]), label=label, alpha=0.8,
@@ -35,7 +38,8 @@ def main(out: str, *runs: str) -> None:
     pts = [(r["iteration"], r["eval/uct_win_rate"]) for r in rows if "eval/uct_win_rate" in r]
     if pts:
       axes[2].plot(*zip(*pts), marker="o", label=label, color=line.get_color())
-  for ax, title in zip(axes, ("value loss (mean of 25)", "policy loss (mean of 25)", "win rate vs UCT (64 games)")):
+  titles = ("value loss (mean of 25)", "policy loss (mean of 25)", "win rate vs UCT (64 games)")
+  for ax, title in zip(axes, titles):
     ax.set_title(title)
     ax.set_xlabel("iteration")
     ax.legend(fontsize=8)

@@ -4,16 +4,19 @@ episode return (every seed), greedy evaluation, entropy.
   python results/plot_ppo.py results/runs/breakout_metrics.jsonl results/ppo_breakout.png
 """
 
-import json
+import os
 import sys
 
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from zerogo import metrics  # noqa: E402  (the repository root, as the launchers do)
+
 
 def main(src: str, out: str) -> None:
-  rows = [json.loads(line) for line in open(src) if line.strip()]
+  rows = metrics.read_jsonl(src)
   fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
   returns = sorted({k for r in rows for k in r if k.startswith("episode_return")}) or []
   for key in returns:

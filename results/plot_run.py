@@ -3,16 +3,19 @@
   python results/plot_run.py results/runs/connect_four_metrics.jsonl results/connect_four.png
 """
 
-import json
+import os
 import sys
 
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from zerogo import metrics  # noqa: E402  (the repository root, as the launchers do)
+
 
 def main(src: str, out: str) -> None:
-  rows = [json.loads(line) for line in open(src) if line.strip()]
+  rows = metrics.read_jsonl(src)
   it = [r["iteration"] for r in rows]
   fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
   for key in ("policy_loss", "value_loss"):
