@@ -1,6 +1,7 @@
 """Overlays several runs' metrics.jsonl: value and policy loss per iteration
 (running mean over 25 iterations), and every evaluation win rate against
-UCT as points.
+UCT as points. `--minutes` puts training minutes (train_s) on the x axis
+instead of iterations, to compare recipes whose iterations cost differently.
 
   python results/plot_compare.py results/c4_torsos.png \\
       mlp=results/runs/connect_four_mlp_metrics.jsonl \\
@@ -26,22 +27,22 @@ def smooth(values, window: int = 25):
   return out
 
 
-def main(out: str, *runs: str) -> None:
+def main(out: str, *runs: str, minutes: bool = False) -> None:
   fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
   for spec in runs:
     label, path = spec.split("=", 1)
     rows = metrics.read_jsonl(path)
-    it = [r["iteration"] for r in rows]
+    it = [r["train_s"] / 60 if minutes else r["iteration"] for r in rows]
     line, = axes[0].plot(it, smooth([r["value_loss"] for r in rows]), label=label, alpha=0.8)
     axes[1].plot(it, smooth([r["policy_loss"] for r in rows]), label=label, alpha=0.8,
                  color=line.get_color())
-    pts = [(r["iteration"], r["eval/uct_win_rate"]) for r in rows if "eval/uct_win_rate" in r]
+    pts = [(x, r["eval/uct_win_rate"]) for x, r in zip(it, rows) if "eval/uct_win_rate" in r]
     if pts:
       axes[2].plot(*zip(*pts), marker="o", label=label, color=line.get_color())
   titles = ("value loss (mean of 25)", "policy loss (mean of 25)", "win rate vs UCT (64 games)")
   for ax, title in zip(axes, titles):
     ax.set_title(title)
-    ax.set_xlabel("iteration")
+    ax.set_xlabel("training minutes" if minutes else "iteration")
     ax.legend(fontsize=8)
   axes[2].set_ylim(0, 1.02)
   fig.tight_layout()
@@ -49,4 +50,5 @@ def main(out: str, *runs: str) -> None:
 
 
 if __name__ == "__main__":
-  main(*sys.argv[1:])
+  args = sys.argv[1:]
+  main(*[a for a in args if a != "--minutes"], minutes="--minutes" in args)

@@ -1,6 +1,6 @@
 """Plots a run's metrics.jsonl: losses, game length and evaluation win rates.
 
-  python results/plot_run.py results/runs/connect_four_metrics.jsonl results/connect_four.png
+  python results/plot_run.py results/runs/connect_four_conv_metrics.jsonl results/connect_four_conv.png
 """
 
 import os
