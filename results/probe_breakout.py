@@ -1,0 +1,69 @@
+"""Greedy play of a PPO MinAtar checkpoint with and without sticky actions:
+mean return, best episode, mean length and the share of episodes cut off by
+the 1000-step limit (a ball looping without hitting bricks).
+
+  python results/probe_breakout.py runs/breakout [--seed_index=1] [--episodes=64]
+"""
+
+import os
+import sys
+
+import jax
+import jax.numpy as jnp
+from absl import app, flags
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import zerogo  # noqa: E402  (the repository root, as the launchers do)
+from envs import minatar  # noqa: E402
+from zerogo.checkpoint import CheckpointError  # noqa: E402
+
+flags.DEFINE_integer("seed_index", 0, "Which agent of a --num_seeds run.")
+flags.DEFINE_integer("episodes", 64, "Episodes per sticky-action setting.")
+FLAGS = flags.FLAGS
+
+
+def probe(agent, sticky: float, episodes: int) -> dict:
+  env = minatar.make(agent.env_id, sticky)
+
+  def play(keys):
+    states = jax.vmap(env.init)(keys)
+
+    def running(carry):
+      states, _, _, _ = carry
+      return ~(states.terminated | states.truncated).all()
+
+    def body(carry):
+      states, key, total, length = carry
+      key, act_key, step_key = jax.random.split(key, 3)
+      live = ~(states.terminated | states.truncated)
+      actions = agent.act(states, act_key)
+      states = jax.vmap(env.step)(states, actions, jax.random.split(step_key, len(keys)))
+      return states, key, total + states.rewards[:, 0], length + live
+
+    zeros = jnp.zeros(len(keys), jnp.float32)
+    states, _, total, length = jax.lax.while_loop(
+        running, body, (states, jax.random.PRNGKey(1), zeros, zeros.astype(jnp.int32)))
+    return total, length, states.truncated
+
+  total, length, truncated = jax.jit(play)(jax.random.split(jax.random.PRNGKey(0), episodes))
+  return {"return": float(total.mean()), "best": float(total.max()),
+          "length": float(length.mean()), "cut_off": float(truncated.mean())}
+
+
+def main(argv):
+  if len(argv) != 2:
+    sys.exit("usage: python results/probe_breakout.py CHECKPOINT [--seed_index=N]")
+  try:
+    agent = zerogo.load_agent(argv[1], seed_index=FLAGS.seed_index)
+  except (CheckpointError, ValueError) as e:
+    sys.exit(str(e))
+  if agent.env_id not in minatar.GAMES:
+    sys.exit(f"{argv[1]} holds a {agent.env_id} agent, not a MinAtar one")
+  for sticky in (0.0, 0.1):
+    r = probe(agent, sticky, FLAGS.episodes)
+    print(f"sticky {sticky}: greedy return {r['return']:.1f} (best {r['best']:.0f}), "
+          f"length {r['length']:.0f}, cut off at the time limit {r['cut_off']:.0%}")
+
+
+if __name__ == "__main__":
+  app.run(main)
