@@ -1,6 +1,7 @@
 """Greedy play of a PPO MinAtar checkpoint with and without sticky actions:
 mean return, best episode, mean length and the share of episodes cut off by
-the 1000-step limit (a ball looping without hitting bricks).
+the time limit (gymnax: 1000 steps), either a ball looping without hitting
+bricks or an agent that survives the whole game (then its best is the cap).
 
   python results/probe_breakout.py runs/breakout [--seed_index=1] [--episodes=64]
 """
@@ -53,6 +54,8 @@ def probe(agent, sticky: float, episodes: int) -> dict:
 def main(argv):
   if len(argv) != 2:
     sys.exit("usage: python results/probe_breakout.py CHECKPOINT [--seed_index=N]")
+  if FLAGS.episodes < 1:
+    sys.exit(f"--episodes must be at least 1, got {FLAGS.episodes}")
   try:
     agent = zerogo.load_agent(argv[1], seed_index=FLAGS.seed_index)
   except (CheckpointError, ValueError) as e:
