@@ -6,16 +6,17 @@ bricks or an agent that survives the whole game (then its best is the cap).
   python results/probe_breakout.py runs/breakout [--seed_index=1] [--episodes=64]
 """
 
+import dataclasses
 import os
 import sys
 
 import jax
-import jax.numpy as jnp
 from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import zerogo  # noqa: E402  (the repository root, as the launchers do)
 from envs import minatar  # noqa: E402
+from zerogo import arena  # noqa: E402
 from zerogo.checkpoint import CheckpointError  # noqa: E402
 
 flags.DEFINE_integer("seed_index", 0, "Which agent of a --num_seeds run.")
@@ -25,28 +26,8 @@ FLAGS = flags.FLAGS
 
 def probe(agent, sticky: float, episodes: int) -> dict:
   env = minatar.make(agent.env_id, sticky)
-
-  def play(keys):
-    states = jax.vmap(env.init)(keys)
-
-    def running(carry):
-      states, _, _, _ = carry
-      return ~(states.terminated | states.truncated).all()
-
-    def body(carry):
-      states, key, total, length = carry
-      key, act_key, step_key = jax.random.split(key, 3)
-      live = ~(states.terminated | states.truncated)
-      actions = agent.act(states, act_key)
-      states = jax.vmap(env.step)(states, actions, jax.random.split(step_key, len(keys)))
-      return states, key, total + states.rewards[:, 0], length + live
-
-    zeros = jnp.zeros(len(keys), jnp.float32)
-    states, _, total, length = jax.lax.while_loop(
-        running, body, (states, jax.random.PRNGKey(1), zeros, zeros.astype(jnp.int32)))
-    return total, length, states.truncated
-
-  total, length, truncated = jax.jit(play)(jax.random.split(jax.random.PRNGKey(0), episodes))
+  total, length, truncated = arena.episodes(
+      dataclasses.replace(agent, env=env), jax.random.PRNGKey(0), episodes)
   return {"return": float(total.mean()), "best": float(total.max()),
           "length": float(length.mean()), "cut_off": float(truncated.mean())}
 

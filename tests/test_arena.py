@@ -125,3 +125,21 @@ def test_random_openings_are_shared_by_colour_swapped_pairs():
   actions = np.asarray(opened.actions)
   np.testing.assert_array_equal(actions[0::2, :2], actions[1::2, :2])
   assert len({tuple(a[:2]) for a in actions[::2]}) > 1
+
+
+
+def test_episodes_report_lengths_and_time_limit_cut_offs():
+  from envs import minatar
+  # CartPole pays 1 per step: a random player falls early, so every return
+  # equals its length and no episode reaches the 500-step limit.
+  cartpole = baselines.random_agent(minatar.make("CartPole-v1"))
+  returns, lengths, truncated = arena.episodes(cartpole, jax.random.PRNGKey(0), 16)
+  np.testing.assert_array_equal(np.asarray(returns), np.asarray(lengths))
+  assert not np.asarray(truncated).any() and (np.asarray(lengths) < 100).all()
+  np.testing.assert_array_equal(arena.episode_returns(cartpole, jax.random.PRNGKey(0), 16),
+                                returns)
+  # Freeway never ends by itself: every episode is cut off at the time limit.
+  freeway = baselines.random_agent(minatar.make("minatar-freeway"))
+  _, lengths, truncated = arena.episodes(freeway, jax.random.PRNGKey(0), 2)
+  assert np.asarray(truncated).all()
+  assert (np.asarray(lengths) == freeway.env.max_game_length).all()

@@ -91,28 +91,38 @@ def _play(env, apply_a, apply_b, params_a, params_b, num_games, key, opening_mov
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 3))
-def _episode_returns(env, apply, params, num_episodes: int, key: jax.Array) -> jax.Array:
+def _episodes(env, apply, params, num_episodes: int, key: jax.Array):
   init_key, play_key = jax.random.split(key)
   states = jax.vmap(env.init)(jax.random.split(init_key, num_episodes))
 
   def live(carry):
-    s, _, t = carry
+    s, _, _, t = carry
     return (~(s.terminated | s.truncated)).any() & (t < max_game_length(env))
 
   def step(carry):
-    s, total, t = carry
+    s, total, length, t = carry
     keys = jax.random.split(jax.random.fold_in(play_key, t), num_episodes + 1)
+    running = ~(s.terminated | s.truncated)
     s = jax.vmap(env.step)(s, apply(params, s, keys[0]), keys[1:])
-    return s, total + s.rewards[:, 0], t + 1
+    return s, total + s.rewards[:, 0], length + running, t + 1
 
   zero = jnp.zeros(num_episodes, jnp.float32)
-  return jax.lax.while_loop(live, step, (states, zero, 0))[1]
+  s, total, length, _ = jax.lax.while_loop(
+      live, step, (states, zero, zero.astype(jnp.int32), 0))
+  return total, length, s.truncated
 
 
 def episode_returns(agent: Agent, key: jax.Array, num_episodes: int) -> jax.Array:
   """float32[num_episodes]: undiscounted returns of a one-player game's
   episodes played by `agent`, each to its end or the env's time limit."""
-  return _episode_returns(agent.env, agent.apply, agent.params, num_episodes, key)
+  return episodes(agent, key, num_episodes)[0]
+
+
+def episodes(agent: Agent, key: jax.Array, num_episodes: int):
+  """(returns float32[N], lengths int32[N], truncated bool[N]) of a
+  one-player game's episodes played by `agent`; `truncated`: cut off by the
+  env's time limit rather than ended by the game."""
+  return _episodes(agent.env, agent.apply, agent.params, num_episodes, key)
 
 
 @functools.partial(jax.jit, static_argnums=0)
