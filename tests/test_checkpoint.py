@@ -84,8 +84,7 @@ def _launch(workdir, *extra):
 
 @pytest.fixture(scope="module")
 def reference_params(tmp_path_factory):
-  """Final params of the uninterrupted 6-iteration subprocess run (shared by
-  the SIGKILL and SIGTERM tests)."""
+  """Final params of the uninterrupted 6-iteration subprocess run."""
   workdir = tmp_path_factory.mktemp("reference")
   reference = _launch(workdir)
   assert reference.wait(timeout=600) == 0, reference.stderr.read()
@@ -119,11 +118,21 @@ def test_sigkill_mid_run_and_mid_save_loses_nothing(tmp_path, reference_params):
   _assert_trees_equal(reference_params, zerogo.load_agent(str(victim_dir)).params)
 
 
-@pytest.mark.slow(seconds=65)
-def test_sigterm_saves_at_the_iteration_boundary_exits_0_and_resumes_exactly(
-    tmp_path, reference_params):
+# Iterations of the tiny run take about 2 ms each once compiled, so the
+# SIGTERM victim is made long enough (about 6 s of iterations on an idle CPU)
+# that the signal, sent as soon as the first iteration is logged, cannot
+# arrive after the run's end however slowly the test process is scheduled.
+SIGTERM_ITERATIONS = 3000
+
+
+@pytest.mark.slow(seconds=45)
+def test_sigterm_saves_at_the_iteration_boundary_exits_0_and_resumes_exactly(tmp_path):
+  long_run = [f"--num_iterations={SIGTERM_ITERATIONS}", "--checkpoint_every=100000"]
+  reference = _launch(tmp_path / "reference", *long_run)
+  assert reference.wait(timeout=600) == 0, reference.stderr.read()
+
   victim_dir = tmp_path / "victim"
-  victim = _launch(victim_dir, "--checkpoint_every=100")  # only SIGTERM and the end save
+  victim = _launch(victim_dir, *long_run)  # saves only on SIGTERM and at the end
   deadline = time.time() + 600
   metrics_path = victim_dir / "metrics.jsonl"
   while (not metrics_path.exists() or not metrics_path.read_text().strip()) \
@@ -134,12 +143,15 @@ def test_sigterm_saves_at_the_iteration_boundary_exits_0_and_resumes_exactly(
   stderr = victim.stderr.read()
   assert "SIGTERM: saved at iteration" in stderr and "Traceback" not in stderr
   steps = checkpoint.Checkpointer(str(victim_dir / "checkpoints")).all_steps()
-  assert len(steps) == 1 and steps[0] < 6, "the run finished before SIGTERM arrived"
+  assert len(steps) == 1 and steps[0] < SIGTERM_ITERATIONS, \
+      "the run finished before SIGTERM arrived"
+  assert f"SIGTERM: saved at iteration {steps[0]};" in stderr
   logged = [r["iteration"] for r in metrics.read_jsonl(str(metrics_path))]
   assert logged == list(range(1, steps[0] + 1))
 
-  restarted = _launch(victim_dir, "--checkpoint_every=100")
+  restarted = _launch(victim_dir, *long_run)
   assert restarted.wait(timeout=600) == 0, restarted.stderr.read()
   logged = [r["iteration"] for r in metrics.read_jsonl(str(metrics_path))]
-  assert logged == [1, 2, 3, 4, 5, 6]
-  _assert_trees_equal(reference_params, zerogo.load_agent(str(victim_dir)).params)
+  assert logged == list(range(1, SIGTERM_ITERATIONS + 1))
+  _assert_trees_equal(zerogo.load_agent(str(tmp_path / "reference")).params,
+                      zerogo.load_agent(str(victim_dir)).params)
