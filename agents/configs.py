@@ -89,6 +89,7 @@ class PPOConfig:
   hidden: int = 64
   num_layers: int = 2
   activation: str = "tanh"
+  mirror_symmetry: bool = False        # left-right equivariant network (envs.symmetry.MIRRORS)
   sticky_action_prob: float | None = None  # None: the env's default
   # Two-player games only.
   pool_size: int = 8

@@ -32,7 +32,7 @@ import optax
 
 import envs
 from agents.configs import ACTIVATIONS, MINIBATCH_SAMPLING, PPOConfig  # noqa: F401  (re-exported)
-from envs import minatar
+from envs import minatar, symmetry
 from envs.wrappers import tree_select
 from zerogo import learner, networks, sharding
 
@@ -58,6 +58,9 @@ def validate(config: PPOConfig, num_devices: int) -> None:
       env.observation_shape) != 3:
     raise ValueError(f"--torso=cnn needs grid observations; {config.env_id} has shape "
                      f"{env.observation_shape} (use --torso=mlp)")
+  if config.mirror_symmetry and not symmetry.has_mirror(config.env_id):
+    raise ValueError(f"--mirror_symmetry: {config.env_id} has no declared left-right mirror "
+                     f"(games that do: {', '.join(symmetry.MIRRORS)})")
   if config.activation not in ACTIVATIONS:
     raise ValueError(f"--activation={config.activation!r} is not one of {', '.join(ACTIVATIONS)}")
   for name in ("num_seeds", "total_steps", "num_envs", "num_steps", "num_epochs",
@@ -87,7 +90,8 @@ def make_network(config: PPOConfig, env) -> networks.ActorCritic:
   return networks.ActorCritic(
       num_actions=env.num_actions,
       torso=networks.resolve_ppo_torso(config.torso, env.observation_shape),
-      hidden=config.hidden, num_layers=config.num_layers, activation=config.activation)
+      hidden=config.hidden, num_layers=config.num_layers, activation=config.activation,
+      mirror_env=config.env_id if config.mirror_symmetry else None)
 
 
 def make_optimizer(config: PPOConfig) -> optax.GradientTransformation:

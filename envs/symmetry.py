@@ -54,3 +54,37 @@ def augment(env_id: str, keys, observation, policy):
     return observation, policy
   index = jax.vmap(lambda k: jax.random.randint(k, (), 0, count))(keys)
   return jax.vmap(lambda o, p, i: transform(env_id, o, p, i))(observation, policy, index)
+
+
+# ---------------------------------------------------------------------------
+# Left-right mirror symmetry of single-player games, for equivariant policies
+# (`--mirror_symmetry` of PPO). A game is listed only where its step function
+# was checked to commute with the mirror: step(mirror(s), swap(a)) ==
+# mirror(step(s, a)), rewards and terminations unchanged.
+#   minatar-breakout: gymnax's paddle, ball (x -> 9 - x, up-left <-> up-right,
+#     down-left <-> down-right) and brick rules treat both sides alike; actions
+#     [no-op, left, right]. Only the start position of the paddle (column 4 of
+#     0-9) is off-centre, which no policy's per-state optimality depends on.
+#   CartPole-v1: the dynamics are odd in (x, x_dot, theta, theta_dot, force);
+#     the mirror negates the observation; actions [push left, push right].
+# env id -> (how the observation is mirrored, action permutation)
+MIRRORS = {
+    "minatar-breakout": ("flip_width", (0, 2, 1)),
+    "CartPole-v1": ("negate", (1, 0)),
+}
+
+
+def has_mirror(env_id: str) -> bool:
+  return env_id in MIRRORS
+
+
+def mirror_observations(env_id: str, observations: jax.Array) -> jax.Array:
+  """observations: [B, H, W, C] grids or [B, D] vectors."""
+  kind, _ = MIRRORS[env_id]
+  return jnp.flip(observations, axis=2) if kind == "flip_width" else -observations
+
+
+def mirror_actions(env_id: str, per_action: jax.Array) -> jax.Array:
+  """Permutes the last axis (logits or probabilities over actions)."""
+  _, permutation = MIRRORS[env_id]
+  return per_action[..., jnp.array(permutation)]

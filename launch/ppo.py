@@ -61,6 +61,10 @@ flags.DEFINE_enum("torso", _D.torso, list(PPO_TORSOS),
 flags.DEFINE_integer("hidden", _D.hidden, "Width of the dense layers.")
 flags.DEFINE_integer("num_layers", _D.num_layers, "Dense layers of the MLP actor and critic.")
 flags.DEFINE_enum("activation", _D.activation, list(ACTIVATIONS), "Hidden activation.")
+flags.DEFINE_bool("mirror_symmetry", _D.mirror_symmetry,
+                  "Make the actor-critic equivariant to the game's left-right mirror (it also "
+                  "sees every observation mirrored, with left and right swapped): "
+                  "minatar-breakout and CartPole-v1.")
 flags.DEFINE_float("sticky_action_prob", None, "MinAtar: probability of repeating the last "
                    "action instead of the chosen one (default 0.1 for MinAtar, 0 for CartPole).")
 flags.DEFINE_integer("pool_size", _D.pool_size, "Self-play: past policies kept as opponents.")
@@ -102,6 +106,7 @@ def _config() -> PPOConfig:
       clip_value=FLAGS.clip_value,
       vf_coef=FLAGS.vf_coef, max_grad_norm=FLAGS.max_grad_norm, torso=FLAGS.torso,
       hidden=FLAGS.hidden, num_layers=FLAGS.num_layers, activation=FLAGS.activation,
+      mirror_symmetry=FLAGS.mirror_symmetry,
       sticky_action_prob=FLAGS.sticky_action_prob, pool_size=FLAGS.pool_size,
       snapshot_every=FLAGS.snapshot_every, self_play_fraction=FLAGS.self_play_fraction,
       random_opponent_fraction=FLAGS.random_opponent_fraction)

@@ -58,3 +58,29 @@ def test_value_head_is_alive_at_init_across_seeds():
     params["params"]["Conv_2"] = dict(head, bias=head["bias"] - 100.0)
     _, value = net.apply(params, states.observation)
     assert float(np.std(np.asarray(value))) > 1e-4, seed
+
+
+@pytest.mark.parametrize("env_id,torso,shape", [("minatar-breakout", "mlp", (10, 10, 4)),
+                                                ("minatar-breakout", "cnn", (10, 10, 4)),
+                                                ("CartPole-v1", "mlp", (4,))])
+def test_mirror_equivariant_actor_critic(env_id, torso, shape):
+  """pi(mirror(s)) = swap(pi(s)) and V(mirror(s)) = V(s) for any params; the
+  same params without the mirror are not equivariant (the test can fail)."""
+  from envs import symmetry
+  plain = networks.ActorCritic(num_actions=len(symmetry.MIRRORS[env_id][1]), torso=torso,
+                               hidden=32)
+  mirrored = plain.clone(mirror_env=env_id)
+  obs = jax.random.bernoulli(jax.random.PRNGKey(1), 0.3, (6, *shape)).astype(jnp.float32)
+  params = plain.init(jax.random.PRNGKey(0), obs)
+  # Random, not tiny, output weights: init's 0.01-gain logits would hide errors.
+  params = jax.tree.map(lambda x: jax.random.normal(jax.random.PRNGKey(2), x.shape), params)
+  assert jax.tree.structure(mirrored.init(jax.random.PRNGKey(0), obs)) == \
+      jax.tree.structure(params), "the mirror must not change the parameters"
+  flipped = symmetry.mirror_observations(env_id, obs)
+  for net, equivariant in ((mirrored, True), (plain, False)):
+    logits, value = net.apply(params, obs)
+    m_logits, m_value = net.apply(params, flipped)
+    swapped = symmetry.mirror_actions(env_id, logits)
+    close = (np.allclose(m_logits, swapped, atol=1e-4 * np.abs(logits).max())
+             and np.allclose(m_value, value, atol=1e-4 * np.abs(value).max()))
+    assert close == equivariant

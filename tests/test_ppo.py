@@ -196,7 +196,8 @@ def test_launcher_bad_flags_are_one_sentence(tmp_path):
            ("--num_minibatches=5", "must divide --num_steps"),
            ("--minibatch_sampling=pairs", "minibatch_sampling"),
            ("--sticky_action_prob=1.5", "sticky_action_prob must be in"),
-           ("--env=kuhn_poker --torso=cnn", "needs grid observations")]
+           ("--env=kuhn_poker --torso=cnn", "needs grid observations"),
+           ("--env=minatar-asterix --mirror_symmetry", "has no declared left-right mirror")]
   for flag, message in cases:
     proc = run_launcher("ppo.py", f"--workdir={tmp_path}/w", *flag.split(), devices=2,
                         check=False)

@@ -59,3 +59,65 @@ def test_pgx_actions_index_cells_row_major(env_id):
     assert cols == {action % width}
     if env_id != "connect_four":
       assert changed == {divmod(action, width)}
+
+
+# --- left-right mirrors of single-player games (PPO's --mirror_symmetry) ---
+
+def _mirror_gymnax_state(env_id, state):
+  if env_id == "CartPole-v1":
+    return state.replace(x=-state.x, x_dot=-state.x_dot, theta=-state.theta,
+                         theta_dot=-state.theta_dot)
+  assert env_id == "minatar-breakout"
+  return state.replace(ball_x=9 - state.ball_x, last_x=9 - state.last_x, pos=9 - state.pos,
+                       ball_dir=jnp.array([1, 0, 3, 2])[state.ball_dir],
+                       brick_map=jnp.flip(state.brick_map, axis=1))
+
+
+@pytest.mark.parametrize("env_id", sorted(symmetry.MIRRORS))
+def test_declared_mirrors_commute_with_the_game(env_id):
+  """step(mirror(s), swap(a)) == mirror(step(s, a)) along 64 games of
+  (mostly) random play: the claim that makes an equivariant policy lose
+  nothing."""
+  import gymnax
+  from envs import minatar
+  game, params = gymnax.make(minatar.GAMES[env_id][0])
+  permutation = jnp.array(symmetry.MIRRORS[env_id][1])
+
+  def play(key):
+    reset_key, key = jax.random.split(key)
+    obs, state = game.reset_env(reset_key, params)
+    mirrored = _mirror_gymnax_state(env_id, state)
+
+    def step(carry, key):
+      state, mirrored, alive, errors = carry
+      action_key, follow_key, step_key = jax.random.split(key, 3)
+      action = jax.random.randint(action_key, (), 0, game.num_actions)
+      if env_id == "minatar-breakout":  # mostly chase the ball: long games, bricks break
+        dx = jnp.where((state.ball_dir == 1) | (state.ball_dir == 2), 1, -1)
+        falling = state.ball_dir >= 2
+        target = jnp.clip(state.ball_x + jnp.where(falling, dx * (9 - state.ball_y), 0), 0, 9)
+        chase = jnp.where(state.pos < target, 2, jnp.where(state.pos > target, 1, 0))
+        action = jnp.where(jax.random.uniform(follow_key) < 0.8, chase, action)
+      obs, state, reward, done, _ = game.step_env(step_key, state, action, params)
+      m_obs, mirrored, m_reward, m_done, _ = game.step_env(
+          step_key, mirrored, permutation[action], params)
+      expected = symmetry.mirror_observations(env_id, obs[None])[0]
+      wrong = ((jnp.abs(m_obs - expected).max() > 1e-5) | (reward != m_reward)
+               | (done != m_done))
+      return (state, mirrored, alive & ~done, errors + (alive & wrong)), (alive, reward)
+
+    (_, _, _, errors), (alive, reward) = jax.lax.scan(
+        step, (state, mirrored, jnp.bool_(True), jnp.int32(0)), jax.random.split(key, 300))
+    return errors, alive.sum(), (alive * reward).sum()
+
+  errors, steps, rewards = jax.jit(jax.vmap(play))(jax.random.split(jax.random.PRNGKey(0), 64))
+  assert int(steps.sum()) > 64 * 15, "the games were too short to test anything"
+  assert float(rewards.sum()) >= 64 * 2, "too few bricks or balance steps were scored"
+  assert int(errors.sum()) == 0
+
+
+def test_a_wrong_mirror_is_caught_by_the_commute_test(monkeypatch):
+  """Left and right not swapped: the game no longer commutes."""
+  monkeypatch.setitem(symmetry.MIRRORS, "minatar-breakout", ("flip_width", (0, 1, 2)))
+  with pytest.raises(AssertionError):
+    test_declared_mirrors_commute_with_the_game("minatar-breakout")

@@ -13,6 +13,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from envs import symmetry
+
 
 class ResidualBlock(nn.Module):
   num_channels: int
@@ -123,6 +125,12 @@ class ActorCritic(nn.Module):
   the flattened observation, as in PureJaxRL's PPO; torso="cnn": the MinAtar
   network (one 3x3 conv of 16 channels, then a shared dense layer of
   `hidden`) for H x W x C grids. Outputs are float32.
+
+  mirror_env: an env id of `envs.symmetry.MIRRORS`; the network is then
+  made equivariant to that game's left-right mirror: it also runs on the
+  mirrored observations and averages, so pi(mirror(s)) = swap(pi(s)) and
+  V(mirror(s)) = V(s) exactly, and every sample teaches both sides of the
+  board. Same parameters, twice the compute.
   """
   num_actions: int
   torso: str = "mlp"
@@ -130,9 +138,14 @@ class ActorCritic(nn.Module):
   num_layers: int = 2
   activation: str = "tanh"
   dtype: jnp.dtype = jnp.float32
+  mirror_env: str | None = None
 
   @nn.compact
   def __call__(self, observation: chex.Array):
+    batch = observation.shape[0]
+    if self.mirror_env is not None:  # one pass over [s; mirror(s)]
+      observation = jnp.concatenate(
+          [observation, symmetry.mirror_observations(self.mirror_env, observation)])
     act = {"tanh": nn.tanh, "relu": nn.relu}[self.activation]
     x = observation.astype(self.dtype)
     gain = jnp.sqrt(2.0)
@@ -148,9 +161,13 @@ class ActorCritic(nn.Module):
         actor = act(_dense(self.hidden, gain, self.dtype)(actor))
       for _ in range(self.num_layers):
         critic = act(_dense(self.hidden, gain, self.dtype)(critic))
-    logits = _dense(self.num_actions, 0.01, self.dtype)(actor)
-    value = _dense(1, 1.0, self.dtype)(critic)[:, 0]
-    return logits.astype(jnp.float32), value.astype(jnp.float32)
+    logits = _dense(self.num_actions, 0.01, self.dtype)(actor).astype(jnp.float32)
+    value = _dense(1, 1.0, self.dtype)(critic)[:, 0].astype(jnp.float32)
+    if self.mirror_env is not None:
+      logits = 0.5 * (logits[:batch]
+                      + symmetry.mirror_actions(self.mirror_env, logits[batch:]))
+      value = 0.5 * (value[:batch] + value[batch:])
+    return logits, value
 
 
 def resolve_ppo_torso(torso: str, observation_shape) -> str:
