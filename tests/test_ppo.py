@@ -159,6 +159,28 @@ def test_resume_is_exact(tmp_path):
   assert [r["iteration"] for r in rows] == [1, 2, 3, 4, 5, 6]
 
 
+def test_mirror_symmetry_checkpoint_loads_as_the_equivariant_network(tmp_path):
+  import dataclasses
+  import zerogo
+  config = tiny(mirror_symmetry=True)
+  ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path), log_every=1,
+                                           checkpoint_every=2, eval_every=0, progress=False))
+  agent = zerogo.load_agent(str(tmp_path))
+  env = agent.env
+  states = jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(3), 64))
+  for _ in range(5):  # move off the near-symmetric start
+    states = jax.vmap(env.step)(states, jnp.arange(64) % 2,
+                                jax.random.split(jax.random.PRNGKey(4), 64))
+  obs = jax.vmap(env.observe)(states)
+  plain = ppo.make_network(dataclasses.replace(config, mirror_symmetry=False), env)
+  _, value = plain.apply(agent.params, obs)
+  _, mirrored_value = plain.apply(agent.params, -obs)
+  loaded = np.asarray(agent.value(agent.params, states))
+  np.testing.assert_allclose(loaded, np.tanh(0.5 * (value + mirrored_value)),
+                             rtol=1e-5, atol=1e-6)
+  assert np.abs(loaded - np.tanh(value)).max() > 1e-4, "the loaded network is not the mirrored one"
+
+
 def test_sigterm_saves_at_the_update_boundary_and_resumes_exactly(tmp_path, monkeypatch):
   config = tiny(env_id="tic_tac_toe", total_steps=4 * 16 * 6, snapshot_every=2, pool_size=2)
   options = dict(log_every=1, checkpoint_every=100, eval_every=0, progress=False)
