@@ -2,6 +2,13 @@
 episode return (every seed), greedy evaluation, entropy.
 
   python results/plot_ppo.py results/runs/breakout_metrics.jsonl results/ppo_breakout.png
+
+Several runs side by side (training return averaged over seeds, greedy
+evaluation, entropy), one colour per run:
+
+  python results/plot_ppo.py --compare results/ppo_breakout_mirror.png \
+      flagfile=results/runs/ppo_breakout_cpu_10m_metrics.jsonl \
+      mirror=results/runs/ppo_breakout_mirror_10m_metrics.jsonl
 """
 
 import os
@@ -38,5 +45,33 @@ def main(src: str, out: str) -> None:
   fig.savefig(out, dpi=90)
 
 
+def compare(out: str, *runs: str) -> None:
+  fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+  for run in runs:
+    label, _, src = run.partition("=")
+    if not src:
+      sys.exit(f"{run!r}: runs are given as LABEL=METRICS_JSONL")
+    rows = metrics.read_jsonl(src)
+    line = axes[0].plot(*zip(*[(r["env_steps"] / 1e6, r["episode_return"]) for r in rows
+                               if "episode_return" in r]), label=label)[0]
+    evals = [(r["env_steps"] / 1e6, r["eval/episode_return"]) for r in rows
+             if "eval/episode_return" in r]
+    if evals:
+      axes[1].plot(*zip(*evals), marker="o", color=line.get_color(), label=label)
+    axes[2].plot([r["env_steps"] / 1e6 for r in rows], [r["entropy"] for r in rows],
+                 color=line.get_color(), label=label)
+  titles = ("training episode return (mean over seeds)", "greedy evaluation (mean over seeds)",
+            "policy entropy")
+  for ax, title in zip(axes, titles):
+    ax.set_title(title)
+    ax.set_xlabel("environment steps (millions)")
+    ax.legend()
+  fig.tight_layout()
+  fig.savefig(out, dpi=90)
+
+
 if __name__ == "__main__":
-  main(*sys.argv[1:3])
+  if sys.argv[1:2] == ["--compare"]:
+    compare(*sys.argv[2:])
+  else:
+    main(*sys.argv[1:3])
