@@ -13,8 +13,6 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from envs import symmetry
-
 
 class ResidualBlock(nn.Module):
   num_channels: int
@@ -142,6 +140,10 @@ class ActorCritic(nn.Module):
 
   @nn.compact
   def __call__(self, observation: chex.Array):
+    # Imported here, not at the top: importing the envs package imports pgx,
+    # which starts the XLA backend, and launchers import this module before
+    # jax.distributed.initialize() (which must come first).
+    from envs import symmetry
     batch = observation.shape[0]
     if self.mirror_env is not None:  # one pass over [s; mirror(s)]
       observation = jnp.concatenate(
