@@ -22,27 +22,34 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from zerogo import metrics  # noqa: E402  (the repository root, as the launchers do)
 
 
-def main(src: str, out: str) -> None:
-  rows = metrics.read_jsonl(src)
-  fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
-  returns = sorted({k for r in rows for k in r if k.startswith("episode_return")}) or []
-  for key in returns:
-    pts = [(r["env_steps"] / 1e6, r[key]) for r in rows if key in r]
-    axes[0].plot(*zip(*pts), label=key, lw=1 if "seed" in key else 2)
-  axes[0].set_title("training episode return")
-  evals = sorted({k for r in rows for k in r if k.startswith("eval/") and "seed" not in k})
-  for key in evals:
-    pts = [(r["env_steps"] / 1e6, r[key]) for r in rows if key in r]
-    axes[1].plot(*zip(*pts), marker="o", label=key.split("/")[-1])
-  axes[1].set_title("greedy evaluation")
-  axes[2].plot([r["env_steps"] / 1e6 for r in rows], [r["entropy"] for r in rows])
-  axes[2].set_title("policy entropy")
+def _curve(rows, key):
+  """(env steps in millions, values) of the rows that log `key`."""
+  return tuple(zip(*[(r["env_steps"] / 1e6, r[key]) for r in rows if key in r]))
+
+
+def _save(fig, axes, out: str) -> None:
   for ax in axes:
     ax.set_xlabel("environment steps (millions)")
     if ax.get_legend_handles_labels()[0]:
       ax.legend()
   fig.tight_layout()
   fig.savefig(out, dpi=90)
+
+
+def main(src: str, out: str) -> None:
+  rows = metrics.read_jsonl(src)
+  fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+  returns = sorted({k for r in rows for k in r if k.startswith("episode_return")}) or []
+  for key in returns:
+    axes[0].plot(*_curve(rows, key), label=key, lw=1 if "seed" in key else 2)
+  axes[0].set_title("training episode return")
+  evals = sorted({k for r in rows for k in r if k.startswith("eval/") and "seed" not in k})
+  for key in evals:
+    axes[1].plot(*_curve(rows, key), marker="o", label=key.split("/")[-1])
+  axes[1].set_title("greedy evaluation")
+  axes[2].plot(*_curve(rows, "entropy"))
+  axes[2].set_title("policy entropy")
+  _save(fig, axes, out)
 
 
 def compare(out: str, *runs: str) -> None:
@@ -52,23 +59,14 @@ def compare(out: str, *runs: str) -> None:
     if not src:
       sys.exit(f"{run!r}: runs are given as LABEL=METRICS_JSONL")
     rows = metrics.read_jsonl(src)
-    line = axes[0].plot(*zip(*[(r["env_steps"] / 1e6, r["episode_return"]) for r in rows
-                               if "episode_return" in r]), label=label)[0]
-    evals = [(r["env_steps"] / 1e6, r["eval/episode_return"]) for r in rows
-             if "eval/episode_return" in r]
-    if evals:
-      axes[1].plot(*zip(*evals), marker="o", color=line.get_color(), label=label)
-    axes[2].plot([r["env_steps"] / 1e6 for r in rows], [r["entropy"] for r in rows],
-                 color=line.get_color(), label=label)
-  titles = ("training episode return (mean over seeds)", "greedy evaluation (mean over seeds)",
-            "policy entropy")
-  for ax, title in zip(axes, titles):
+    color = axes[0].plot(*_curve(rows, "episode_return"), label=label)[0].get_color()
+    if any("eval/episode_return" in r for r in rows):
+      axes[1].plot(*_curve(rows, "eval/episode_return"), marker="o", color=color, label=label)
+    axes[2].plot(*_curve(rows, "entropy"), color=color, label=label)
+  for ax, title in zip(axes, ("training episode return (mean over seeds)",
+                              "greedy evaluation (mean over seeds)", "policy entropy")):
     ax.set_title(title)
-    ax.set_xlabel("environment steps (millions)")
-    ax.legend()
-  fig.tight_layout()
-  fig.savefig(out, dpi=90)
-
+  _save(fig, axes, out)
 
 if __name__ == "__main__":
   if sys.argv[1:2] == ["--compare"]:

@@ -13,7 +13,7 @@ import pytest
 import envs
 from agents import ppo, ppo_loop
 from conftest import assert_trees_close, one_device_mesh, run_launcher
-from envs import minatar
+from envs import minatar, symmetry
 from zerogo import metrics as metrics_lib, preemption
 
 
@@ -174,7 +174,8 @@ def test_mirror_symmetry_checkpoint_loads_as_the_equivariant_network(tmp_path):
   obs = jax.vmap(env.observe)(states)
   plain = ppo.make_network(dataclasses.replace(config, mirror_symmetry=False), env)
   _, value = plain.apply(agent.params, obs)
-  _, mirrored_value = plain.apply(agent.params, -obs)
+  _, mirrored_value = plain.apply(agent.params,
+                                  symmetry.mirror_observations("CartPole-v1", obs))
   loaded = np.asarray(agent.value(agent.params, states))
   np.testing.assert_allclose(loaded, np.tanh(0.5 * (value + mirrored_value)),
                              rtol=1e-5, atol=1e-6)
