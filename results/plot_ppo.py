@@ -20,20 +20,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from zerogo import metrics  # noqa: E402  (the repository root, as the launchers do)
+from plotting import save  # noqa: E402  (beside this script)
 
 
 def _curve(rows, key):
   """(env steps in millions, values) of the rows that log `key`."""
   return tuple(zip(*[(r["env_steps"] / 1e6, r[key]) for r in rows if key in r]))
-
-
-def _save(fig, axes, out: str) -> None:
-  for ax in axes:
-    ax.set_xlabel("environment steps (millions)")
-    if ax.get_legend_handles_labels()[0]:
-      ax.legend()
-  fig.tight_layout()
-  fig.savefig(out, dpi=90)
 
 
 def main(src: str, out: str) -> None:
@@ -49,7 +41,7 @@ def main(src: str, out: str) -> None:
   axes[1].set_title("greedy evaluation")
   axes[2].plot(*_curve(rows, "entropy"))
   axes[2].set_title("policy entropy")
-  _save(fig, axes, out)
+  save(fig, axes, out, "environment steps (millions)")
 
 
 def compare(out: str, *runs: str) -> None:
@@ -66,7 +58,7 @@ def compare(out: str, *runs: str) -> None:
   for ax, title in zip(axes, ("training episode return (mean over seeds)",
                               "greedy evaluation (mean over seeds)", "policy entropy")):
     ax.set_title(title)
-  _save(fig, axes, out)
+  save(fig, axes, out, "environment steps (millions)")
 
 if __name__ == "__main__":
   if sys.argv[1:2] == ["--compare"]:

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from zerogo import metrics  # noqa: E402  (the repository root, as the launchers do)
+from plotting import save  # noqa: E402  (beside this script)
 
 
 def main(src: str, out: str) -> None:
@@ -28,12 +29,7 @@ def main(src: str, out: str) -> None:
     axes[2].plot(*zip(*pts), marker="o", label=key.split("/")[-1])
   axes[2].set_ylim(0, 1.02)
   axes[2].set_title("evaluation win rate")
-  for ax in axes:
-    ax.set_xlabel("iteration")
-    if ax.get_legend_handles_labels()[0]:
-      ax.legend()
-  fig.tight_layout()
-  fig.savefig(out, dpi=90)
+  save(fig, axes, out, "iteration")
 
 
 if __name__ == "__main__":
