@@ -90,6 +90,7 @@ class PPOConfig:
   num_layers: int = 2
   activation: str = "tanh"
   mirror_symmetry: bool = False        # left-right equivariant network (envs.symmetry.MIRRORS)
+  shared_torso: bool = False           # mlp: one hidden stack feeds the policy and value heads
   sticky_action_prob: float | None = None  # None: the env's default
   # Two-player games only.
   pool_size: int = 8
@@ -98,7 +99,7 @@ class PPOConfig:
   random_opponent_fraction: float = 0.0
 
   SHAPE_FIELDS = ("env_id", "num_seeds", "num_envs", "torso", "hidden", "num_layers",
-                  "pool_size")
+                  "shared_torso", "pool_size")
 
   @property
   def steps_per_update(self) -> int:

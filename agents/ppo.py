@@ -54,10 +54,13 @@ def validate(config: PPOConfig, num_devices: int) -> None:
                      f"{env.num_players} players")
   if config.torso not in networks.PPO_TORSOS:
     raise ValueError(f"--torso={config.torso!r} is not one of {', '.join(networks.PPO_TORSOS)}")
-  if networks.resolve_ppo_torso(config.torso, env.observation_shape) == "cnn" and len(
-      env.observation_shape) != 3:
-    raise ValueError(f"--torso=cnn needs grid observations; {config.env_id} has shape "
+  torso = networks.resolve_ppo_torso(config.torso, env.observation_shape)
+  if torso in networks.GRID_TORSOS and len(env.observation_shape) != 3:
+    raise ValueError(f"--torso={torso} needs grid observations; {config.env_id} has shape "
                      f"{env.observation_shape} (use --torso=mlp)")
+  if config.shared_torso and torso == "cnn":
+    raise ValueError("--shared_torso is for --torso=mlp or column (the cnn torso always "
+                     "shares its dense layer)")
   if config.mirror_symmetry and not symmetry.has_mirror(config.env_id):
     raise ValueError(f"--mirror_symmetry: {config.env_id} has no declared left-right mirror "
                      f"(games that do: {', '.join(symmetry.MIRRORS)})")
@@ -91,7 +94,8 @@ def make_network(config: PPOConfig, env) -> networks.ActorCritic:
       num_actions=env.num_actions,
       torso=networks.resolve_ppo_torso(config.torso, env.observation_shape),
       hidden=config.hidden, num_layers=config.num_layers, activation=config.activation,
-      mirror_env=config.env_id if config.mirror_symmetry else None)
+      mirror_env=config.env_id if config.mirror_symmetry else None,
+      shared_torso=config.shared_torso)
 
 
 def make_optimizer(config: PPOConfig) -> optax.GradientTransformation:

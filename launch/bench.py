@@ -70,6 +70,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import app, flags  # noqa: E402
 
 from launch import _common  # noqa: E402
+from zerogo.networks import PPO_TORSOS  # noqa: E402
 
 flags.DEFINE_string("env", "go_9x9", "Game to benchmark (selfplay: a board game; ppo: "
                     "minatar-breakout and friends, CartPole-v1 or a two-player board game).")
@@ -83,8 +84,9 @@ flags.DEFINE_integer("num_envs", 64, "ppo: parallel environments.")
 flags.DEFINE_integer("num_steps", 128, "ppo: rollout length per update.")
 flags.DEFINE_integer("num_epochs", 4, "ppo: passes over each rollout.")
 flags.DEFINE_integer("num_minibatches", 8, "ppo: minibatches per epoch.")
-flags.DEFINE_enum("torso", "mlp", ["auto", "mlp", "cnn"],
-                  "ppo: mlp (PureJaxRL's 64x64 actor and critic) or cnn (MinAtar conv).")
+flags.DEFINE_enum("torso", "mlp", list(PPO_TORSOS),
+                  "ppo: mlp (PureJaxRL's 64x64 actor and critic), cnn (MinAtar conv) or "
+                  "column (horizontal convolution over the whole screen, then the MLP).")
 flags.DEFINE_integer("hidden", 64, "ppo: width of the dense layers.")
 flags.DEFINE_integer("updates", 4, "ppo: updates per timed call.")
 flags.DEFINE_integer("moves", 8, "Self-play moves per timed call.")

@@ -57,7 +57,9 @@ flags.DEFINE_bool("clip_value", _D.clip_value,
 flags.DEFINE_float("vf_coef", _D.vf_coef, "Value loss weight.")
 flags.DEFINE_float("max_grad_norm", _D.max_grad_norm, "Global gradient-norm clip.")
 flags.DEFINE_enum("torso", _D.torso, list(PPO_TORSOS),
-                  "auto: cnn for grid observations (MinAtar, boards), mlp for vectors.")
+                  "auto: cnn for grid observations (MinAtar, boards), mlp for vectors; "
+                  "column: a horizontal convolution spanning the whole screen, so every "
+                  "column sees the board relative to itself, then the MLP (grids only).")
 flags.DEFINE_integer("hidden", _D.hidden, "Width of the dense layers.")
 flags.DEFINE_integer("num_layers", _D.num_layers, "Dense layers of the MLP actor and critic.")
 flags.DEFINE_enum("activation", _D.activation, list(ACTIVATIONS), "Hidden activation.")
@@ -65,6 +67,10 @@ flags.DEFINE_bool("mirror_symmetry", _D.mirror_symmetry,
                   "Make the actor-critic equivariant to the game's left-right mirror (it also "
                   "sees every observation mirrored, with left and right swapped): "
                   "minatar-breakout and CartPole-v1.")
+flags.DEFINE_bool("shared_torso", _D.shared_torso,
+                  "--torso=mlp or column: one stack of dense layers feeds both the policy and the value "
+                  "head (the value's gradient shapes the policy's features; half the compute) "
+                  "instead of separate actor and critic MLPs.")
 flags.DEFINE_float("sticky_action_prob", None, "MinAtar: probability of repeating the last "
                    "action instead of the chosen one (default 0.1 for MinAtar, 0 for CartPole).")
 flags.DEFINE_integer("pool_size", _D.pool_size, "Self-play: past policies kept as opponents.")
@@ -106,7 +112,7 @@ def _config() -> PPOConfig:
       clip_value=FLAGS.clip_value,
       vf_coef=FLAGS.vf_coef, max_grad_norm=FLAGS.max_grad_norm, torso=FLAGS.torso,
       hidden=FLAGS.hidden, num_layers=FLAGS.num_layers, activation=FLAGS.activation,
-      mirror_symmetry=FLAGS.mirror_symmetry,
+      mirror_symmetry=FLAGS.mirror_symmetry, shared_torso=FLAGS.shared_torso,
       sticky_action_prob=FLAGS.sticky_action_prob, pool_size=FLAGS.pool_size,
       snapshot_every=FLAGS.snapshot_every, self_play_fraction=FLAGS.self_play_fraction,
       random_opponent_fraction=FLAGS.random_opponent_fraction)

@@ -60,15 +60,17 @@ def test_value_head_is_alive_at_init_across_seeds():
     assert float(np.std(np.asarray(value))) > 1e-4, seed
 
 
-@pytest.mark.parametrize("env_id,torso,shape", [("minatar-breakout", "mlp", (10, 10, 4)),
-                                                ("minatar-breakout", "cnn", (10, 10, 4)),
-                                                ("CartPole-v1", "mlp", (4,))])
-def test_mirror_equivariant_actor_critic(env_id, torso, shape):
+@pytest.mark.parametrize("env_id,torso,shape,shared",
+                         [("minatar-breakout", "mlp", (10, 10, 4), False),
+                          ("minatar-breakout", "mlp", (10, 10, 4), True),
+                          ("minatar-breakout", "cnn", (10, 10, 4), False),
+                          ("CartPole-v1", "mlp", (4,), False)])
+def test_mirror_equivariant_actor_critic(env_id, torso, shape, shared):
   """pi(mirror(s)) = swap(pi(s)) and V(mirror(s)) = V(s) for any params; the
   same params without the mirror are not equivariant (the test can fail)."""
   from envs import symmetry
   plain = networks.ActorCritic(num_actions=len(symmetry.MIRRORS[env_id][1]), torso=torso,
-                               hidden=32)
+                               hidden=32, shared_torso=shared)
   mirrored = plain.clone(mirror_env=env_id)
   obs = jax.random.bernoulli(jax.random.PRNGKey(1), 0.3, (6, *shape)).astype(jnp.float32)
   params = plain.init(jax.random.PRNGKey(0), obs)
@@ -84,3 +86,48 @@ def test_mirror_equivariant_actor_critic(env_id, torso, shape):
     close = (np.allclose(m_logits, swapped, atol=1e-4 * np.abs(logits).max())
              and np.allclose(m_value, value, atol=1e-4 * np.abs(value).max()))
     assert close == equivariant
+
+
+def test_shared_torso_feeds_both_heads_from_one_stack():
+  """--shared_torso: one hidden stack (half the dense layers) whose features
+  both heads read, so a change to the first layer moves the value *and* the
+  policy; with separate stacks it moves only one of them."""
+  obs = jax.random.normal(jax.random.PRNGKey(0), (8, 4))
+  for shared, layers in ((True, 2 + 2), (False, 2 * 2 + 2)):
+    net = networks.ActorCritic(num_actions=2, hidden=16, num_layers=2, shared_torso=shared)
+    params = net.init(jax.random.PRNGKey(1), obs)
+    assert len(params["params"]) == layers, (shared, list(params["params"]))
+    logits, value = net.apply(params, obs)
+    assert logits.shape == (8, 2) and value.shape == (8,)
+    bumped = jax.tree.map(lambda x: x, params)
+    first = bumped["params"]["Dense_0"]
+    bumped["params"]["Dense_0"] = dict(first, kernel=first["kernel"] + 0.5)
+    new_logits, new_value = net.apply(bumped, obs)
+    moved = (not np.allclose(new_logits, logits), not np.allclose(new_value, value))
+    assert moved == ((True, True) if shared else (True, False)), (shared, moved)
+
+
+def test_column_torso_sees_the_board_relative_to_each_column():
+  """torso="column": column j's features depend on the board relative to j,
+  so moving every object k columns moves the features k columns (while
+  nothing leaves the board); the MLP's flattened input would not do that."""
+  import flax.linen as nn
+
+  class Columns(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+      return networks._column_features(x, 8, nn.relu, 1.0, jnp.float32)
+
+  board = np.zeros((1, 10, 10, 4), np.float32)
+  board[0, 9, 3, 0] = board[0, 5, 5, 1] = board[0, 4, 4, 2] = board[0, 1, 2:6, 3] = 1
+  shifted = np.roll(board, 3, axis=2)                   # columns 2..5 -> 5..8
+  net = Columns()
+  params = net.init(jax.random.PRNGKey(0), board)
+  params = jax.tree.map(lambda x: jax.random.normal(jax.random.PRNGKey(1), x.shape), params)
+  per_column = lambda b: np.asarray(net.apply(params, b))[0, :80].reshape(10, 8)
+  a, b = per_column(board), per_column(shifted)
+  np.testing.assert_allclose(b[3:], a[:7], rtol=1e-5, atol=1e-5)
+  assert not np.allclose(b, a), "features must depend on where the objects are"
+  full = networks.ActorCritic(num_actions=3, torso="column", hidden=16)
+  logits, value = full.apply(full.init(jax.random.PRNGKey(2), board), board)
+  assert logits.shape == (1, 3) and value.shape == (1,)

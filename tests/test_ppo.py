@@ -182,6 +182,28 @@ def test_mirror_symmetry_checkpoint_loads_as_the_equivariant_network(tmp_path):
   assert np.abs(loaded - np.tanh(value)).max() > 1e-4, "the loaded network is not the mirrored one"
 
 
+def test_column_torso_trains_on_breakout_and_loads_as_that_network(tmp_path):
+  """The flagfile's network (column torso + mirror): a run's checkpoint
+  loads with load_agent as the same network, and the agent plays."""
+  import zerogo
+  config = tiny(env_id="minatar-breakout", torso="column", mirror_symmetry=True,
+                activation="relu")
+  ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path), log_every=1,
+                                           checkpoint_every=2, eval_every=0, progress=False))
+  agent = zerogo.load_agent(str(tmp_path))
+  assert "ColumnConv_0" in agent.params["params"]
+  states = jax.vmap(agent.env.init)(jax.random.split(jax.random.PRNGKey(3), 8))
+  for i in range(6):  # away from the start, where left and right are near-symmetric
+    states = jax.vmap(agent.env.step)(states, jnp.full(8, 1 + i % 2),
+                                      jax.random.split(jax.random.PRNGKey(i), 8))
+  network = ppo.make_network(config, agent.env)
+  _, value = network.apply(agent.params, jax.vmap(agent.env.observe)(states))
+  np.testing.assert_allclose(np.asarray(agent.value(agent.params, states)), np.tanh(value),
+                             rtol=1e-5, atol=1e-6)
+  actions = np.asarray(jax.jit(agent.act)(states, jax.random.PRNGKey(9)))
+  assert actions.shape == (8,) and ((0 <= actions) & (actions < 3)).all()
+
+
 def test_sigterm_saves_at_the_update_boundary_and_resumes_exactly(tmp_path, monkeypatch):
   config = tiny(env_id="tic_tac_toe", total_steps=4 * 16 * 6, snapshot_every=2, pool_size=2)
   options = dict(log_every=1, checkpoint_every=100, eval_every=0, progress=False)
@@ -220,7 +242,9 @@ def test_launcher_bad_flags_are_one_sentence(tmp_path):
            ("--minibatch_sampling=pairs", "minibatch_sampling"),
            ("--sticky_action_prob=1.5", "sticky_action_prob must be in"),
            ("--env=kuhn_poker --torso=cnn", "needs grid observations"),
-           ("--env=minatar-asterix --mirror_symmetry", "has no declared left-right mirror")]
+           ("--env=minatar-asterix --mirror_symmetry", "has no declared left-right mirror"),
+           ("--env=CartPole-v1 --torso=column", "needs grid observations"),
+           ("--torso=cnn --shared_torso", "--shared_torso is for --torso=mlp")]
   for flag, message in cases:
     proc = run_launcher("ppo.py", f"--workdir={tmp_path}/w", *flag.split(), devices=2,
                         check=False)

@@ -107,7 +107,8 @@ def init_params(network: AlphaZeroNet, observation_shape, key: jax.Array):
 # ---------------------------------------------------------------------------
 # PPO actor-critic networks.
 
-PPO_TORSOS = ("auto", "mlp", "cnn")
+PPO_TORSOS = ("auto", "mlp", "cnn", "column")
+GRID_TORSOS = ("cnn", "column")  # PPO torsos that need H x W x C observations
 
 
 def _dense(features: int, scale: float, dtype) -> nn.Dense:
@@ -124,6 +125,17 @@ class ActorCritic(nn.Module):
   network (one 3x3 conv of 16 channels, then a shared dense layer of
   `hidden`) for H x W x C grids. Outputs are float32.
 
+  torso="column": a convolution along the horizontal axis whose kernel
+  spans every row and every horizontal offset (-(W-1)..W-1, zero-padded),
+  so column j's `column_features` describe the whole screen *relative to
+  column j* (a ball three columns left of the paddle looks the same
+  wherever the paddle is); their per-column values and their mean over
+  columns feed the MLP stacks (see ColumnConv).
+
+  shared_torso (mlp, column): one stack of `num_layers` x `hidden` feeds both
+  heads, as in the Atari PPO networks, so the critic's regression gradient
+  shapes the features the policy reads; half the compute of two stacks.
+
   mirror_env: an env id of `envs.symmetry.MIRRORS`; the network is then
   made equivariant to that game's left-right mirror: it also runs on the
   mirrored observations and averages, so pi(mirror(s)) = swap(pi(s)) and
@@ -137,6 +149,8 @@ class ActorCritic(nn.Module):
   activation: str = "tanh"
   dtype: jnp.dtype = jnp.float32
   mirror_env: str | None = None
+  shared_torso: bool = False
+  column_features: int = 32
 
   @nn.compact
   def __call__(self, observation: chex.Array):
@@ -157,12 +171,17 @@ class ActorCritic(nn.Module):
       x = act(_dense(self.hidden, gain, self.dtype)(x))
       actor = critic = x
     else:
+      if self.torso == "column":
+        x = _column_features(x, self.column_features, act, gain, self.dtype)
       x = x.reshape(x.shape[0], -1)
       actor = critic = x
       for _ in range(self.num_layers):
         actor = act(_dense(self.hidden, gain, self.dtype)(actor))
-      for _ in range(self.num_layers):
-        critic = act(_dense(self.hidden, gain, self.dtype)(critic))
+      if self.shared_torso:
+        critic = actor
+      else:
+        for _ in range(self.num_layers):
+          critic = act(_dense(self.hidden, gain, self.dtype)(critic))
     logits = _dense(self.num_actions, 0.01, self.dtype)(actor).astype(jnp.float32)
     value = _dense(1, 1.0, self.dtype)(critic)[:, 0].astype(jnp.float32)
     if self.mirror_env is not None:
@@ -170,6 +189,46 @@ class ActorCritic(nn.Module):
                       + symmetry.mirror_actions(self.mirror_env, logits[batch:]))
       value = 0.5 * (value[:batch] + value[batch:])
     return logits, value
+
+
+class ColumnConv(nn.Module):
+  """[B, H, W, C] -> [B, W, features]: a convolution along the horizontal
+  axis whose kernel covers all H rows and every offset -(W-1)..W-1, zero
+  padded, so output column j sees the board relative to column j.
+
+  Computed as one dense matmul on the flattened board: the kernel
+  [2W - 1, H * C, F] is laid out as the Toeplitz matrix [W * H * C, W * F]
+  (entry (i, j) is the kernel at offset i - j). On XLA:CPU that is ~2x
+  cheaper than gathering the windows and much cheaper than a convolution.
+  """
+  features: int
+  scale: float
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x):
+    batch, height, width, channels = x.shape
+    fan_in = height * (2 * width - 1) * channels
+    kernel = self.param(
+        "kernel", lambda key: nn.initializers.orthogonal(self.scale)(
+            key, (fan_in, self.features)).reshape(2 * width - 1, height * channels,
+                                                  self.features))
+    bias = self.param("bias", nn.initializers.zeros, (self.features,))
+    offsets = jnp.arange(width)[:, None] - jnp.arange(width)[None, :] + width - 1  # [i, j]
+    toeplitz = kernel[offsets]                          # [W_in, W_out, H * C, F]
+    toeplitz = toeplitz.transpose(0, 2, 1, 3).reshape(width * height * channels,
+                                                      width * self.features)
+    columns = x.transpose(0, 2, 1, 3).reshape(batch, -1)   # [B, (W_in, H, C)]
+    y = jnp.dot(columns.astype(self.dtype), toeplitz.astype(self.dtype))
+    return y.reshape(batch, width, self.features) + bias.astype(self.dtype)
+
+
+def _column_features(x, features: int, act, gain, dtype):
+  """[B, H, W, C] -> [B, (W + 1) * features]: the ColumnConv's W feature
+  vectors (see ActorCritic) and their mean over columns."""
+  per_column = act(ColumnConv(features, gain, dtype)(x))
+  return jnp.concatenate([per_column.reshape(x.shape[0], -1), per_column.mean(axis=1)],
+                         axis=-1)
 
 
 def resolve_ppo_torso(torso: str, observation_shape) -> str:
