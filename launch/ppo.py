@@ -68,9 +68,9 @@ flags.DEFINE_bool("mirror_symmetry", _D.mirror_symmetry,
                   "sees every observation mirrored, with left and right swapped): "
                   "minatar-breakout and CartPole-v1.")
 flags.DEFINE_bool("shared_torso", _D.shared_torso,
-                  "--torso=mlp or column: one stack of dense layers feeds both the policy and the value "
-                  "head (the value's gradient shapes the policy's features; half the compute) "
-                  "instead of separate actor and critic MLPs.")
+                  "--torso=mlp or column: one stack of dense layers feeds both the policy "
+                  "and the value head (the value's gradient shapes the policy's features; "
+                  "half the dense layers) instead of separate actor and critic MLPs.")
 flags.DEFINE_float("sticky_action_prob", None, "MinAtar: probability of repeating the last "
                    "action instead of the chosen one (default 0.1 for MinAtar, 0 for CartPole).")
 flags.DEFINE_integer("pool_size", _D.pool_size, "Self-play: past policies kept as opponents.")

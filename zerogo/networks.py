@@ -134,7 +134,7 @@ class ActorCritic(nn.Module):
 
   shared_torso (mlp, column): one stack of `num_layers` x `hidden` feeds both
   heads, as in the Atari PPO networks, so the critic's regression gradient
-  shapes the features the policy reads; half the compute of two stacks.
+  shapes the features the policy reads; half the dense layers of two stacks.
 
   mirror_env: an env id of `envs.symmetry.MIRRORS`; the network is then
   made equivariant to that game's left-right mirror: it also runs on the
@@ -198,8 +198,8 @@ class ColumnConv(nn.Module):
 
   Computed as one dense matmul on the flattened board: the kernel
   [2W - 1, H * C, F] is laid out as the Toeplitz matrix [W * H * C, W * F]
-  (entry (i, j) is the kernel at offset i - j). On XLA:CPU that is ~2x
-  cheaper than gathering the windows and much cheaper than a convolution.
+  (entry (i, j) is the kernel at offset i - j). On XLA:CPU a PPO update
+  with it ran ~2x faster than with the W windows gathered explicitly.
   """
   features: int
   scale: float
