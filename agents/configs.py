@@ -90,7 +90,7 @@ class PPOConfig:
   num_layers: int = 2
   activation: str = "tanh"
   mirror_symmetry: bool = False        # left-right equivariant network (envs.symmetry.MIRRORS)
-  shared_torso: bool = False           # mlp: one hidden stack feeds the policy and value heads
+  shared_torso: bool = False           # mlp, column: one hidden stack feeds both heads
   sticky_action_prob: float | None = None  # None: the env's default
   # Two-player games only.
   pool_size: int = 8
