@@ -91,6 +91,7 @@ class PPOConfig:
   activation: str = "tanh"
   mirror_symmetry: bool = False        # left-right equivariant network (envs.symmetry.MIRRORS)
   shared_torso: bool = False           # mlp, column: one hidden stack feeds both heads
+  column_features: int = 32            # column torso: features per screen column
   sticky_action_prob: float | None = None  # None: the env's default
   # Two-player games only.
   pool_size: int = 8
@@ -99,7 +100,7 @@ class PPOConfig:
   random_opponent_fraction: float = 0.0
 
   SHAPE_FIELDS = ("env_id", "num_seeds", "num_envs", "torso", "hidden", "num_layers",
-                  "shared_torso", "pool_size")
+                  "shared_torso", "column_features", "pool_size")
 
   @property
   def steps_per_update(self) -> int:

@@ -67,7 +67,8 @@ def validate(config: PPOConfig, num_devices: int) -> None:
   if config.activation not in ACTIVATIONS:
     raise ValueError(f"--activation={config.activation!r} is not one of {', '.join(ACTIVATIONS)}")
   for name in ("num_seeds", "total_steps", "num_envs", "num_steps", "num_epochs",
-               "num_minibatches", "hidden", "num_layers", "pool_size", "snapshot_every"):
+               "num_minibatches", "hidden", "num_layers", "column_features", "pool_size",
+               "snapshot_every"):
     if getattr(config, name) < 1:
       raise ValueError(f"--{name} must be at least 1, got {getattr(config, name)}")
   sharding.check_divisible("num_envs", config.num_envs, num_devices)
@@ -95,7 +96,7 @@ def make_network(config: PPOConfig, env) -> networks.ActorCritic:
       torso=networks.resolve_ppo_torso(config.torso, env.observation_shape),
       hidden=config.hidden, num_layers=config.num_layers, activation=config.activation,
       mirror_env=config.env_id if config.mirror_symmetry else None,
-      shared_torso=config.shared_torso)
+      shared_torso=config.shared_torso, column_features=config.column_features)
 
 
 def make_optimizer(config: PPOConfig) -> optax.GradientTransformation:

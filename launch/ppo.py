@@ -71,6 +71,9 @@ flags.DEFINE_bool("shared_torso", _D.shared_torso,
                   "--torso=mlp or column: one stack of dense layers feeds both the policy "
                   "and the value head (the value's gradient shapes the policy's features; "
                   "half the dense layers) instead of separate actor and critic MLPs.")
+flags.DEFINE_integer("column_features", _D.column_features,
+                     "--torso=column: features computed for each screen column (each sees "
+                     "the whole screen relative to its column).")
 flags.DEFINE_float("sticky_action_prob", None, "MinAtar: probability of repeating the last "
                    "action instead of the chosen one (default 0.1 for MinAtar, 0 for CartPole).")
 flags.DEFINE_integer("pool_size", _D.pool_size, "Self-play: past policies kept as opponents.")
@@ -113,6 +116,7 @@ def _config() -> PPOConfig:
       vf_coef=FLAGS.vf_coef, max_grad_norm=FLAGS.max_grad_norm, torso=FLAGS.torso,
       hidden=FLAGS.hidden, num_layers=FLAGS.num_layers, activation=FLAGS.activation,
       mirror_symmetry=FLAGS.mirror_symmetry, shared_torso=FLAGS.shared_torso,
+      column_features=FLAGS.column_features,
       sticky_action_prob=FLAGS.sticky_action_prob, pool_size=FLAGS.pool_size,
       snapshot_every=FLAGS.snapshot_every, self_play_fraction=FLAGS.self_play_fraction,
       random_opponent_fraction=FLAGS.random_opponent_fraction)

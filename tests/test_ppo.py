@@ -187,11 +187,11 @@ def test_column_torso_trains_on_breakout_and_loads_as_that_network(tmp_path):
   loads with load_agent as the same network, and the agent plays."""
   import zerogo
   config = tiny(env_id="minatar-breakout", torso="column", mirror_symmetry=True,
-                activation="relu")
+                activation="relu", column_features=12)
   ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path), log_every=1,
                                            checkpoint_every=2, eval_every=0, progress=False))
   agent = zerogo.load_agent(str(tmp_path))
-  assert "ColumnConv_0" in agent.params["params"]
+  assert agent.params["params"]["ColumnConv_0"]["bias"].shape == (12,)  # the run's width
   states = jax.vmap(agent.env.init)(jax.random.split(jax.random.PRNGKey(3), 8))
   for i in range(6):  # away from the start, where left and right are near-symmetric
     states = jax.vmap(agent.env.step)(states, jnp.full(8, 1 + i % 2),
