@@ -14,7 +14,7 @@ import ttt_solver
 from conftest import run_launcher
 
 
-@pytest.mark.slow(seconds=200)
+@pytest.mark.slow(seconds=280)
 def test_tic_tac_toe_flagfile_learns_minimax_play(tmp_path):
   run_launcher("selfplay.py", "--flagfile=launch/configs/tic_tac_toe.flags",
                f"--workdir={tmp_path}", "--progress=false", devices=1, timeout=900)
