@@ -191,7 +191,7 @@ def test_column_torso_trains_on_breakout_and_loads_as_that_network(tmp_path):
   ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path), log_every=1,
                                            checkpoint_every=2, eval_every=0, progress=False))
   agent = zerogo.load_agent(str(tmp_path))
-  assert agent.params["params"]["ColumnConv_0"]["bias"].shape == (12,)  # the run's width
+  assert agent.params["params"]["ColumnConv_0"]["bias"].shape == (config.column_features,)
   states = jax.vmap(agent.env.init)(jax.random.split(jax.random.PRNGKey(3), 8))
   for i in range(6):  # away from the start, where left and right are near-symmetric
     states = jax.vmap(agent.env.step)(states, jnp.full(8, 1 + i % 2),
