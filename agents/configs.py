@@ -92,6 +92,7 @@ class PPOConfig:
   mirror_symmetry: bool = False        # left-right equivariant network (envs.symmetry.MIRRORS)
   shared_torso: bool = False           # mlp, column: one hidden stack feeds both heads
   column_features: int = 32            # column torso: features per screen column
+  column_heads: int = 0                # column torso: attention pools over the columns
   sticky_action_prob: float | None = None  # None: the env's default
   # Two-player games only.
   pool_size: int = 8
@@ -100,7 +101,7 @@ class PPOConfig:
   random_opponent_fraction: float = 0.0
 
   SHAPE_FIELDS = ("env_id", "num_seeds", "num_envs", "torso", "hidden", "num_layers",
-                  "shared_torso", "column_features", "pool_size")
+                  "shared_torso", "column_features", "column_heads", "pool_size")
 
   @property
   def steps_per_update(self) -> int:

@@ -61,6 +61,13 @@ def validate(config: PPOConfig, num_devices: int) -> None:
   if config.shared_torso and torso == "cnn":
     raise ValueError("--shared_torso is for --torso=mlp or column (the cnn torso always "
                      "shares its dense layer)")
+  defaults = PPOConfig()
+  if torso != "column":
+    for name in ("column_features", "column_heads"):
+      if getattr(config, name) != getattr(defaults, name):
+        raise ValueError(f"--{name} is for --torso=column, not --torso={torso}")
+  if config.column_heads < 0:
+    raise ValueError(f"--column_heads must be at least 0, got {config.column_heads}")
   if config.mirror_symmetry and not symmetry.has_mirror(config.env_id):
     raise ValueError(f"--mirror_symmetry: {config.env_id} has no declared left-right mirror "
                      f"(games that do: {', '.join(symmetry.MIRRORS)})")
@@ -96,7 +103,8 @@ def make_network(config: PPOConfig, env) -> networks.ActorCritic:
       torso=networks.resolve_ppo_torso(config.torso, env.observation_shape),
       hidden=config.hidden, num_layers=config.num_layers, activation=config.activation,
       mirror_env=config.env_id if config.mirror_symmetry else None,
-      shared_torso=config.shared_torso, column_features=config.column_features)
+      shared_torso=config.shared_torso, column_features=config.column_features,
+      column_heads=config.column_heads)
 
 
 def make_optimizer(config: PPOConfig) -> optax.GradientTransformation:

@@ -74,6 +74,10 @@ flags.DEFINE_bool("shared_torso", _D.shared_torso,
 flags.DEFINE_integer("column_features", _D.column_features,
                      "--torso=column: features computed for each screen column (each sees "
                      "the whole screen relative to its column).")
+flags.DEFINE_integer("column_heads", _D.column_heads,
+                     "--torso=column: attention pools over the columns (0: none); each "
+                     "head weights the columns by a learned score of their features and "
+                     "passes the weighted mean on, e.g. the screen relative to the paddle.")
 flags.DEFINE_float("sticky_action_prob", None, "MinAtar: probability of repeating the last "
                    "action instead of the chosen one (default 0.1 for MinAtar, 0 for CartPole).")
 flags.DEFINE_integer("pool_size", _D.pool_size, "Self-play: past policies kept as opponents.")
@@ -116,7 +120,7 @@ def _config() -> PPOConfig:
       vf_coef=FLAGS.vf_coef, max_grad_norm=FLAGS.max_grad_norm, torso=FLAGS.torso,
       hidden=FLAGS.hidden, num_layers=FLAGS.num_layers, activation=FLAGS.activation,
       mirror_symmetry=FLAGS.mirror_symmetry, shared_torso=FLAGS.shared_torso,
-      column_features=FLAGS.column_features,
+      column_features=FLAGS.column_features, column_heads=FLAGS.column_heads,
       sticky_action_prob=FLAGS.sticky_action_prob, pool_size=FLAGS.pool_size,
       snapshot_every=FLAGS.snapshot_every, self_play_fraction=FLAGS.self_play_fraction,
       random_opponent_fraction=FLAGS.random_opponent_fraction)

@@ -116,7 +116,7 @@ def test_column_torso_sees_the_board_relative_to_each_column():
   class Columns(nn.Module):
     @nn.compact
     def __call__(self, x):
-      return networks._column_features(x, 8, nn.relu, 1.0, jnp.float32)
+      return networks._column_features(x, 8, 0, nn.relu, 1.0, jnp.float32)
 
   board = np.zeros((1, 10, 10, 4), np.float32)
   board[0, 9, 3, 0] = board[0, 5, 5, 1] = board[0, 4, 4, 2] = board[0, 1, 2:6, 3] = 1
@@ -131,3 +131,45 @@ def test_column_torso_sees_the_board_relative_to_each_column():
   full = networks.ActorCritic(num_actions=3, torso="column", hidden=16)
   logits, value = full.apply(full.init(jax.random.PRNGKey(2), board), board)
   assert logits.shape == (1, 3) and value.shape == (1,)
+
+
+def test_column_attention_heads_pool_the_columns_by_their_scores():
+  """column_heads: each head appends the softmax(score)-weighted mean of the
+  columns' features after the plain features (which stay as they were); a
+  sharp head hands over the features of its best-scoring column, so what
+  follows sees the board relative to the object the head looks for."""
+  import flax.linen as nn
+
+  class Columns(nn.Module):
+    heads: int
+
+    @nn.compact
+    def __call__(self, x):
+      return networks._column_features(x, 8, self.heads, nn.relu, 1.0, jnp.float32)
+
+  board = np.zeros((2, 10, 10, 4), np.float32)
+  board[:, 9, 3, 0] = board[:, 1, 2:6, 3] = 1
+  board[0, 5, 7, 1] = board[1, 2, 1, 1] = 1
+  net = Columns(heads=3)
+  params = net.init(jax.random.PRNGKey(0), board)
+  params = jax.tree.map(lambda x: jax.random.normal(jax.random.PRNGKey(1), x.shape), params)
+  plain = Columns(heads=0).apply({"params": {"ColumnConv_0": params["params"]["ColumnConv_0"]}},
+                                 board)
+  out = np.asarray(net.apply(params, board))
+  assert out.shape == (2, (10 + 1 + 3) * 8)
+  np.testing.assert_array_equal(out[:, :88], np.asarray(plain))
+  columns = np.asarray(plain)[:, :80].reshape(2, 10, 8)
+  dense = params["params"]["Dense_0"]
+  for sharpness, tol in ((1.0, None), (1e4, 1e-4)):
+    sharp = jax.tree.map(lambda x: x * sharpness, dense)
+    pooled = np.asarray(net.apply({"params": {**params["params"], "Dense_0": sharp}},
+                                  board))[:, 88:].reshape(2, 3, 8)
+    scores = columns @ np.asarray(sharp["kernel"]) + np.asarray(sharp["bias"])  # [B, W, heads]
+    weights = np.exp(scores - scores.max(1, keepdims=True))
+    weights /= weights.sum(1, keepdims=True)
+    np.testing.assert_allclose(pooled, np.einsum("bwh,bwf->bhf", weights, columns),
+                               rtol=1e-4, atol=1e-4)
+    if tol:  # a sharp head: exactly its argmax column's features
+      best = scores.argmax(1)                                            # [B, heads]
+      np.testing.assert_allclose(pooled, columns[np.arange(2)[:, None], best], atol=tol)
+  assert not np.allclose(pooled[0], pooled[1]), "the pools must depend on the board"

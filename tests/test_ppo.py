@@ -183,15 +183,18 @@ def test_mirror_symmetry_checkpoint_loads_as_the_equivariant_network(tmp_path):
 
 
 def test_column_torso_trains_on_breakout_and_loads_as_that_network(tmp_path):
-  """The flagfile's network (column torso + mirror): a run's checkpoint
-  loads with load_agent as the same network, and the agent plays."""
+  """The flagfile's network (column torso + mirror, here with attention
+  heads): a run's checkpoint loads with load_agent as the same network, and
+  the agent plays."""
   import zerogo
   config = tiny(env_id="minatar-breakout", torso="column", mirror_symmetry=True,
-                activation="relu", column_features=12)
+                activation="relu", column_features=12, column_heads=2)
   ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path), log_every=1,
                                            checkpoint_every=2, eval_every=0, progress=False))
   agent = zerogo.load_agent(str(tmp_path))
   assert agent.params["params"]["ColumnConv_0"]["bias"].shape == (config.column_features,)
+  assert agent.params["params"]["Dense_0"]["kernel"].shape == (config.column_features,
+                                                               config.column_heads)
   states = jax.vmap(agent.env.init)(jax.random.split(jax.random.PRNGKey(3), 8))
   for i in range(6):  # away from the start, where left and right are near-symmetric
     states = jax.vmap(agent.env.step)(states, jnp.full(8, 1 + i % 2),
@@ -244,7 +247,9 @@ def test_launcher_bad_flags_are_one_sentence(tmp_path):
            ("--env=kuhn_poker --torso=cnn", "needs grid observations"),
            ("--env=minatar-asterix --mirror_symmetry", "has no declared left-right mirror"),
            ("--env=CartPole-v1 --torso=column", "needs grid observations"),
-           ("--torso=cnn --shared_torso", "--shared_torso is for --torso=mlp")]
+           ("--torso=cnn --shared_torso", "--shared_torso is for --torso=mlp"),
+           ("--torso=mlp --column_heads=2", "--column_heads is for --torso=column"),
+           ("--torso=column --column_heads=-1", "--column_heads must be at least 0")]
   for flag, message in cases:
     proc = run_launcher("ppo.py", f"--workdir={tmp_path}/w", *flag.split(), devices=2,
                         check=False)

@@ -130,7 +130,11 @@ class ActorCritic(nn.Module):
   so column j's `column_features` describe the whole screen *relative to
   column j* (a ball three columns left of the paddle looks the same
   wherever the paddle is); their per-column values and their mean over
-  columns feed the MLP stacks (see ColumnConv).
+  columns feed the MLP stacks (see ColumnConv). column_heads > 0 adds that
+  many attention pools over the columns: each head scores every column
+  from its features and feeds the softmax-weighted sum of the columns'
+  features, so a head that learns to find one object (the paddle) hands
+  the MLP the screen relative to that object wherever it is.
 
   shared_torso (mlp, column): one stack of `num_layers` x `hidden` feeds both
   heads, as in the Atari PPO networks, so the critic's regression gradient
@@ -151,6 +155,7 @@ class ActorCritic(nn.Module):
   mirror_env: str | None = None
   shared_torso: bool = False
   column_features: int = 32
+  column_heads: int = 0
 
   @nn.compact
   def __call__(self, observation: chex.Array):
@@ -172,7 +177,8 @@ class ActorCritic(nn.Module):
       actor = critic = x
     else:
       if self.torso == "column":
-        x = _column_features(x, self.column_features, act, gain, self.dtype)
+        x = _column_features(x, self.column_features, self.column_heads, act, gain,
+                             self.dtype)
       x = x.reshape(x.shape[0], -1)
       actor = critic = x
       for _ in range(self.num_layers):
@@ -223,12 +229,18 @@ class ColumnConv(nn.Module):
     return y.reshape(batch, width, self.features) + bias.astype(self.dtype)
 
 
-def _column_features(x, features: int, act, gain, dtype):
-  """[B, H, W, C] -> [B, (W + 1) * features]: the ColumnConv's W feature
-  vectors (see ActorCritic) and their mean over columns."""
-  per_column = act(ColumnConv(features, gain, dtype)(x))
-  return jnp.concatenate([per_column.reshape(x.shape[0], -1), per_column.mean(axis=1)],
-                         axis=-1)
+def _column_features(x, features: int, heads: int, act, gain, dtype):
+  """[B, H, W, C] -> [B, (W + 1 + heads) * features]: the ColumnConv's W
+  feature vectors (see ActorCritic), their mean over columns and, per
+  attention head, their softmax-weighted mean (weights from a linear score
+  of each column's features)."""
+  per_column = act(ColumnConv(features, gain, dtype)(x))     # [B, W, F]
+  parts = [per_column.reshape(x.shape[0], -1), per_column.mean(axis=1)]
+  if heads:
+    scores = _dense(heads, 1.0, dtype)(per_column).astype(jnp.float32)   # [B, W, heads]
+    weights = jax.nn.softmax(scores, axis=1).astype(dtype)
+    parts.append(jnp.einsum("bwh,bwf->bhf", weights, per_column).reshape(x.shape[0], -1))
+  return jnp.concatenate(parts, axis=-1)
 
 
 def resolve_ppo_torso(torso: str, observation_shape) -> str:
