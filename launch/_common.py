@@ -49,8 +49,13 @@ def write_flags(workdir: str, module_name: str) -> str:
     module_name = sys.argv[0]
   os.makedirs(workdir, exist_ok=True)
   text = flags.FLAGS.flags_into_string()
-  own = "\n".join(line for line in text.splitlines()
-                  if line.split("=")[0].lstrip("-") in _program_flags(module_name))
+  names = _program_flags(module_name)
+
+  def own_flag(line: str) -> bool:  # a false boolean is written "--noNAME"
+    name = line.split("=")[0].lstrip("-")
+    return name in names or (name.startswith("no") and name[2:] in names
+                             and isinstance(flags.FLAGS[name[2:]].value, bool))
+  own = "\n".join(line for line in text.splitlines() if own_flag(line))
   import jax
   if jax.process_index() == 0:
     with open(os.path.join(workdir, "flags.txt"), "w") as f:

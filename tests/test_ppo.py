@@ -269,7 +269,9 @@ def test_cartpole_reaches_450_within_300k_steps(tmp_path):
                if f"episode_return/seed_{seed}" in r]
     assert max(np.mean(returns[i:i + 3]) for i in range(len(returns) - 2)) >= 450, returns
     assert rows[-1][f"eval/episode_return/seed_{seed}"] >= 450
-  assert (tmp_path / "flags.txt").read_text().count("--num_seeds=2") == 1
+  flags_txt = (tmp_path / "flags.txt").read_text()
+  assert flags_txt.count("--num_seeds=2") == 1
+  assert "--noprogress" in flags_txt and "--anneal_lr" in flags_txt  # false booleans too
 
 
 @pytest.mark.slow(seconds=25)
