@@ -21,32 +21,23 @@ import jax.numpy as jnp
 import optax
 
 import envs
-from agents import search as search_lib
+from agents import evaluation, players, search as search_lib
 from agents.configs import AlphaZeroConfig  # noqa: F401  (re-exported)
 from envs import symmetry
-from zerogo import learner, networks, replay, sharding
+from zerogo import checkpoint, config as config_lib, learner, networks, replay, sharding
+from zerogo import trainer as trainer_lib
+from zerogo.agent import Agent
 
 
 def validate(config: AlphaZeroConfig, num_devices: int) -> None:
   """Raises ValueError with one sentence naming the fix; does no JAX work."""
+  config_lib.check(config)
   envs.check_env_name(config.env_id)
   env = envs.make(config.env_id)
   if not env.is_perfect_information_two_player:
     raise ValueError(
         f"AlphaZero needs a deterministic two-player game with perfect "
         f"information; {config.env_id!r} is not one (try connect_four or go_9x9)")
-  if config.torso not in networks.TORSOS:
-    raise ValueError(f"--torso={config.torso!r} is not one of {', '.join(networks.TORSOS)}")
-  if config.search not in search_lib.SEARCHES:
-    raise ValueError(f"--search={config.search!r} is not one of "
-                     f"{', '.join(search_lib.SEARCHES)}")
-  for name in ("num_iterations", "selfplay_batch_size", "unroll_length",
-               "num_simulations", "num_channels", "replay_rows",
-               "train_batch_size", "sgd_steps_per_iteration"):
-    if getattr(config, name) < 1:
-      raise ValueError(f"--{name} must be at least 1, got {getattr(config, name)}")
-  if config.num_blocks < 0:
-    raise ValueError(f"--num_blocks must be >= 0, got {config.num_blocks}")
   sharding.check_divisible("selfplay_batch_size", config.selfplay_batch_size,
                            num_devices)
   if config.train_batch_size % config.selfplay_batch_size:
@@ -54,15 +45,6 @@ def validate(config: AlphaZeroConfig, num_devices: int) -> None:
         f"--train_batch_size={config.train_batch_size} must be a multiple of "
         f"--selfplay_batch_size={config.selfplay_batch_size} (each game slot "
         f"contributes the same number of positions to a batch)")
-  if not 0.0 <= config.search_value_weight <= 1.0:
-    raise ValueError(f"--search_value_weight must be in [0, 1], got "
-                     f"{config.search_value_weight}")
-  if config.sample_moves < 0:
-    raise ValueError(f"--sample_moves must be >= 0, got {config.sample_moves}")
-  if config.gumbel_scale < 0:
-    raise ValueError(f"--gumbel_scale must be >= 0, got {config.gumbel_scale}")
-  if config.learning_rate <= 0:
-    raise ValueError(f"--learning_rate must be positive, got {config.learning_rate}")
 
 
 @chex.dataclass(frozen=True)
@@ -99,9 +81,11 @@ def make_optimizer(config: AlphaZeroConfig) -> optax.GradientTransformation:
       warmup_steps=config.warmup_steps, total_steps=config.total_sgd_steps)
 
 
-def init_run_state(config: AlphaZeroConfig, env, network, optimizer) -> RunState:
-  """The state before iteration 0 (unsharded; place it with `place`)."""
-  key = jax.random.key_data(jax.random.PRNGKey(config.seed))
+def init_run_state(config: AlphaZeroConfig, env, network, optimizer,
+                   key: jax.Array | None = None) -> RunState:
+  """The state before iteration 0 (unsharded; place it with `place`). `key`
+  replaces PRNGKey(config.seed) as the source of all randomness."""
+  key = jax.random.key_data(jax.random.PRNGKey(config.seed) if key is None else key)
   param_key, env_key = jax.random.split(jax.random.wrap_key_data(key))
   params = networks.init_params(network, env.observation_shape, param_key)
   slots = config.selfplay_batch_size
@@ -147,13 +131,10 @@ def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
       dirichlet_alpha=config.dirichlet_alpha)
   loss_fn = make_loss_fn(config, network)
 
-  def per_game_keys(key, num_local):
-    return jax.vmap(jax.random.fold_in, (None, 0))(key, sharding.global_index(num_local))
-
   def play_move(params, actor: ActorState, key):
     states = actor.env_state
     num_local = actor.episode.shape[0]
-    keys = jax.vmap(jax.random.split)(per_game_keys(key, num_local))
+    keys = jax.vmap(jax.random.split)(sharding.global_keys(key, num_local))
     explore = (actor.moves < config.sample_moves) | (config.sample_moves == 0)
     out = search(params, keys[:, 0], states, explore)
     buffer = replay.add(actor.replay, jax.vmap(env.observe)(states), out.policy,
@@ -182,7 +163,7 @@ def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
     num_local = actor.episode.shape[0]
 
     def sgd(train, k):
-      slot_keys = per_game_keys(jax.random.fold_in(sgd_key, k), num_local)
+      slot_keys = sharding.global_keys(jax.random.fold_in(sgd_key, k), num_local)
       batch = replay.sample(actor.replay, slot_keys, config.samples_per_slot)
       if config.augment:
         per_slot = config.samples_per_slot
@@ -202,7 +183,7 @@ def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
       train, step_metrics = sgd(train, k)
       sgd_metrics.append(step_metrics)
     sgd_metrics = jax.tree.map(lambda *xs: jnp.stack(xs), *sgd_metrics)
-    total = lambda x: jax.lax.psum(x.sum(), sharding.DATA)
+    total = sharding.total
     finished = total(move_stats["games_finished"])
     metrics = {k: v.mean() for k, v in sgd_metrics.items()}
     metrics.update(
@@ -220,39 +201,43 @@ def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
 
 
 class AlphaZero:
-  """Builds the compiled, data-parallel iteration for a config.
+  """The AlphaZero trainer (`zerogo.trainer.Trainer`): one compiled,
+  data-parallel iteration per `step`.
 
   >>> az = AlphaZero(config)
   >>> state = az.init()
   >>> state, metrics = az.step(state)   # one iteration, all devices
   """
 
+  algorithm = "alphazero"
+  update_name = "iteration"
+  progress_unit = "it"
+  progress_per_update = 1
+  updates_per_step = 1
+
   def __init__(self, config: AlphaZeroConfig, mesh=None):
     self.mesh = mesh if mesh is not None else sharding.make_mesh()
     validate(config, self.mesh.size)
     self.config = config
+    self.num_updates = config.num_iterations
     self.env = envs.make(config.env_id)
     self.network = make_network(config, self.env)
     self.optimizer = make_optimizer(config)
     body = make_iteration_fn(config, self.env, self.network, self.optimizer)
-    self.num_traces = 0
 
-    def traced_once(state):
-      # One compilation per run: a retrace in the hot loop is a bug. (Counted
-      # per instance; chex.assert_max_traces counts per code location.)
-      self.num_traces += 1
-      if self.num_traces > 1:
-        raise RuntimeError("the AlphaZero iteration was traced again: an input "
-                           "changed shape, dtype or sharding between iterations")
-      return body(state)
+    def one_iteration(state):  # metrics get the contract's leading update axis
+      state, metrics = body(state)
+      return state, jax.tree.map(lambda x: x[None], metrics)
 
-    specs = run_state_specs()
-    sharded = sharding.data_parallel(traced_once, self.mesh, in_specs=(specs,),
-                                     out_specs=(specs, sharding.REPLICATED))
-    self.step = jax.jit(sharded, donate_argnums=0)
+    self.step = trainer_lib.CompiledStep(one_iteration, self.mesh, run_state_specs(),
+                                         name="AlphaZero iteration")
 
-  def init(self) -> RunState:
-    state = init_run_state(self.config, self.env, self.network, self.optimizer)
+  @property
+  def num_traces(self) -> int:
+    return self.step.num_traces
+
+  def init(self, key: jax.Array | None = None) -> RunState:
+    state = init_run_state(self.config, self.env, self.network, self.optimizer, key)
     return place(state, self.mesh)
 
   def abstract_state(self) -> RunState:
@@ -261,22 +246,53 @@ class AlphaZero:
         self.config, self.env, self.network, self.optimizer))
     return sharding.abstract_by_field(shapes, run_state_specs(), self.mesh)
 
+  def updates_done(self, state: RunState) -> int:
+    return int(jax.device_get(state.iteration))
+
+  def params(self, state: RunState):
+    return state.train.params
+
+  def summarise(self, chunks, updates_done: int) -> dict[str, float]:
+    del updates_done
+    return trainer_lib.mean_scalars(chunks)
+
+  def agent(self, params=None, *, num_simulations: int | None = None,
+            name: str = "alphazero") -> Agent:
+    """The greedy search player over these params (None: set them later)."""
+    config = self.config
+    sims = config.num_simulations if num_simulations is None else num_simulations
+    return players.search_agent(self.env, self.network, params, num_simulations=sims,
+                                search=config.search,
+                                max_num_considered_actions=config.max_num_considered_actions,
+                                name=name)
+
+  def evaluator(self, *, games: int, uct_simulations: int) -> evaluation.Evaluator:
+    return evaluation.Evaluator(self.agent(), seed=self.config.seed, games=games,
+                                uct_simulations=uct_simulations)
+
 
 def make_train(config: AlphaZeroConfig, mesh=None):
-  """`train() -> (RunState, metrics stacked over iterations)`.
+  """`train(key=None) -> (RunState, metrics [num_iterations])`: the whole run
+  in one call, without checkpoints or logging (tests, sweeps); the launcher
+  drives `AlphaZero.step` through `zerogo.loop.run`."""
+  return trainer_lib.make_train(AlphaZero(config, mesh))
 
-  The whole run in one call, without checkpoints or logging (handy for tests
-  and sweeps); the launcher drives `AlphaZero.step` from agents/alphazero_loop.
-  Each iteration is one compiled program; the loop over them is on the host.
-  """
-  az = AlphaZero(config, mesh)
 
-  def train():
-    state = az.init()
-    metrics = []
-    for _ in range(config.num_iterations):
-      state, m = az.step(state)
-      metrics.append(m)
-    return state, jax.tree.map(lambda *xs: jnp.stack(xs), *metrics)
-
-  return train
+def agent_from_checkpoint(meta: dict, directory: str, step: int, *,
+                          num_simulations: int | None, seed_index: int) -> Agent:
+  """The search player saved in checkpoint `directory/step` (load_agent)."""
+  if seed_index != 0:
+    raise ValueError(f"checkpoint {directory}/{step} holds one alphazero agent; "
+                     f"there is no seed {seed_index}")
+  if num_simulations is not None and num_simulations < 0:
+    raise ValueError(f"num_simulations must be >= 0, got {num_simulations}")
+  config = config_lib.from_dict(AlphaZeroConfig, meta["config"])
+  env = envs.make(config.env_id)
+  network = make_network(config, env)
+  params = checkpoint.restore_params_locally(directory, step, jax.eval_shape(
+      lambda: networks.init_params(network, env.observation_shape, jax.random.PRNGKey(0))))
+  sims = config.num_simulations if num_simulations is None else num_simulations
+  return players.search_agent(env, network, params, num_simulations=sims,
+                              search=config.search,
+                              max_num_considered_actions=config.max_num_considered_actions,
+                              name=f"alphazero@{step}")

@@ -15,11 +15,13 @@ import jax
 import jax.numpy as jnp
 import mctx
 
+import envs
 from zerogo.agent import Agent
 
 
 def _random_legal(key, legal_mask):
-  return jax.random.categorical(key, jnp.where(legal_mask, 0.0, -jnp.inf)).astype(jnp.int32)
+  return jax.random.categorical(key, envs.mask_illegal(jnp.zeros(legal_mask.shape),
+                                                      legal_mask)).astype(jnp.int32)
 
 
 def random_agent(env) -> Agent:
@@ -57,8 +59,8 @@ def _ucb1_selection(rng_key, tree, node_index, depth=0, *, exploration):
   # Every legal child is tried once before any is tried twice; random order.
   unvisited = 1e6 + jax.random.uniform(rng_key, visits.shape)
   score = jnp.where(visits == 0, unvisited, score)
-  legal = tree.children_prior_logits[node_index] > -1.0
-  return jnp.argmax(jnp.where(legal, score, -jnp.inf)).astype(jnp.int32)
+  legal = ~envs.is_masked(tree.children_prior_logits[node_index])
+  return jnp.argmax(envs.mask_illegal(score, legal)).astype(jnp.int32)
 
 
 def uct_agent(env, num_simulations: int, *, exploration: float = 2.0) -> Agent:
@@ -68,7 +70,8 @@ def uct_agent(env, num_simulations: int, *, exploration: float = 2.0) -> Agent:
     raise ValueError(f"uct needs at least 1 simulation, got {num_simulations}")
 
   def prior(states):
-    return jnp.where(states.legal_action_mask, 0.0, -1e9)
+    return envs.mask_illegal(jnp.zeros(states.legal_action_mask.shape),
+                             states.legal_action_mask)
 
   def values(states, key):
     keys = jax.random.split(key, states.current_player.shape[0])
@@ -165,7 +168,7 @@ def minimax_agent(env) -> Agent:
     cells = obs[..., 0].astype(jnp.int32) + 2 * obs[..., 1].astype(jnp.int32)
     values = table[cells @ powers]
     noise = jax.random.uniform(key, values.shape, maxval=1e-3)
-    values = jnp.where(states.legal_action_mask, values + noise, -jnp.inf)
+    values = envs.mask_illegal(values + noise, states.legal_action_mask)
     return jnp.argmax(values, axis=-1).astype(jnp.int32)
 
   return Agent(name="minimax", env_id=env.id, env=env, apply=apply, params=())

@@ -1,13 +1,18 @@
 """The typed configs of every algorithm: frozen dataclasses, nothing else.
 
-Kept free of JAX and pgx imports: launchers take their flag defaults from
-here before `jax.distributed.initialize` (which must run before anything,
-pgx's import included, touches a device).
+Each field carries its help text, choices and range (`zerogo.config.field`):
+the launchers generate their flags from these classes, and
+`zerogo.config.check` enforces the ranges. Free of pgx and of anything that
+touches a device: launchers read them before `jax.distributed.initialize`
+(which must run before anything, pgx's import included, touches a device).
 """
 
 from __future__ import annotations
 
 import dataclasses
+
+from zerogo.config import field
+from zerogo.networks import PPO_TORSOS, TORSOS  # imports flax and jax, no device work
 
 ACTIVATIONS = ("tanh", "relu")
 # How PPO cuts a rollout [num_steps, num_envs] into minibatches: "steps", a
@@ -15,41 +20,63 @@ ACTIVATIONS = ("tanh", "relu")
 # every env its own random set of steps (closer to PureJaxRL's shuffle of
 # all (step, env) pairs, and still independent of the device count).
 MINIBATCH_SAMPLING = ("steps", "transitions")
+SEARCHES = ("gumbel", "puct")                         # agents/search.py
 
 
 @dataclasses.dataclass(frozen=True)
 class AlphaZeroConfig:
   """Everything that defines an AlphaZero run. Batch sizes are global."""
-  env_id: str = "tic_tac_toe"
-  seed: int = 0
-  num_iterations: int = 100
+  env_id: str = field("tic_tac_toe", "Game to learn: a pgx board game id such as "
+                      "tic_tac_toe, connect_four, othello, go_9x9, go_19x19.",
+                      flag="env", shape=True)
+  seed: int = field(0, "Seed for parameters, self-play and sampling.")
+  num_iterations: int = field(100, "Iterations (self-play unroll + SGD steps) to run in total.",
+                              minimum=1)
   # Self-play.
-  selfplay_batch_size: int = 256      # games played in parallel
-  unroll_length: int = 16             # moves per game slot per iteration
-  num_simulations: int = 32
-  search: str = "gumbel"              # or "puct"
-  max_num_considered_actions: int = 16
-  gumbel_scale: float = 1.0           # gumbel only: 0 plays the search's best move
-  dirichlet_alpha: float = 0.3        # puct only
-  dirichlet_fraction: float = 0.25    # puct only
-  sample_moves: int = 0               # noisy, sampled moves per game; later moves
-                                      # play the search's best action (0: all sampled)
+  selfplay_batch_size: int = field(
+      256, "Games played in parallel over all devices (multiple of the device count).",
+      minimum=1, shape=True)
+  unroll_length: int = field(16, "Moves played in every game slot per iteration; games "
+                             "carry over.", minimum=1)
+  num_simulations: int = field(32, "MCTS simulations per move.", minimum=1)
+  search: str = field("gumbel", "gumbel: Gumbel MuZero policy; puct: MuZero PUCT with "
+                      "Dirichlet noise.", choices=SEARCHES)
+  max_num_considered_actions: int = field(16, "Gumbel search: actions sampled at the root.",
+                                          minimum=1)
+  gumbel_scale: float = field(
+      1.0, "Gumbel search: scale of the Gumbel noise on the played move in self-play "
+      "(exploration; the policy target does not depend on it).", minimum=0)
+  dirichlet_alpha: float = field(0.3, "PUCT root noise concentration.", above=0)
+  dirichlet_fraction: float = field(0.25, "PUCT root noise weight.", minimum=0, maximum=1)
+  sample_moves: int = field(
+      0, "Moves at the start of each self-play game that sample with Gumbel (or "
+      "Dirichlet) noise; later moves play the search's best action, so game results "
+      "reflect strong play. 0: every move samples.", minimum=0)
   # Network.
-  num_channels: int = 64
-  num_blocks: int = 4
-  torso: str = "conv"                 # "mlp": dense layers; "patch_mlp": 4x4 conv + dense
-  bf16: bool = False
+  num_channels: int = field(64, "Width of the residual tower.", minimum=1, shape=True)
+  num_blocks: int = field(4, "Residual blocks in the tower (layers of the MLP).", minimum=0,
+                          shape=True)
+  torso: str = field(
+      "conv", "conv: AlphaZero residual conv tower; mlp: flattened board through dense "
+      "layers of width --num_channels (much cheaper on small boards); patch_mlp: one 4x4 "
+      "conv of --num_channels/4 filters, then that MLP.", choices=TORSOS, shape=True)
+  bf16: bool = field(False, "bfloat16 activations; auto = on for GPU/TPU, off on CPU.",
+                     auto=True)
   # Learning.
-  replay_rows: int = 64               # positions kept per game slot
-  train_batch_size: int = 1024        # positions per SGD step
-  sgd_steps_per_iteration: int = 8
-  learning_rate: float = 1e-3
-  weight_decay: float = 1e-4
-  warmup_steps: int = 50
-  value_loss_weight: float = 1.0
-  search_value_weight: float = 0.0    # value target: this much root search value,
-                                      # the rest game result
-  augment: bool = True                # random board symmetry per training example
+  replay_rows: int = field(64, "Positions kept per game slot (replay = rows x "
+                           "selfplay_batch_size).", minimum=1, shape=True)
+  train_batch_size: int = field(1024, "Positions per SGD step (a multiple of "
+                                "--selfplay_batch_size).", minimum=1)
+  sgd_steps_per_iteration: int = field(8, "SGD steps after each self-play unroll.", minimum=1)
+  learning_rate: float = field(1e-3, "Peak AdamW learning rate (cosine decay).", above=0)
+  weight_decay: float = field(1e-4, "AdamW weight decay.", minimum=0)
+  warmup_steps: int = field(50, "Linear learning-rate warm-up, in SGD steps.", minimum=0)
+  value_loss_weight: float = field(1.0, "Weight of the value loss.", minimum=0)
+  search_value_weight: float = field(
+      0.0, "Value target = this weight x the root search value + (1 - it) x the game "
+      "result (0: game result only, as in AlphaZero).", minimum=0, maximum=1)
+  augment: bool = field(True, "Train on a random board symmetry of each sampled position "
+                        "(8 for square boards, 2 for connect four, none otherwise).")
 
   @property
   def samples_per_slot(self) -> int:
@@ -59,49 +86,75 @@ class AlphaZeroConfig:
   def total_sgd_steps(self) -> int:
     return self.num_iterations * self.sgd_steps_per_iteration
 
-  # Fields that fix the shape of a checkpoint: a restore must agree on them.
-  SHAPE_FIELDS = ("env_id", "num_channels", "num_blocks", "torso", "selfplay_batch_size",
-                  "replay_rows")
-
 
 @dataclasses.dataclass(frozen=True)
 class PPOConfig:
   """Everything that defines a PPO run. `num_envs` is global (all devices)."""
-  env_id: str = "minatar-breakout"
-  seed: int = 0
-  num_seeds: int = 1                   # independent agents in one program
-  total_steps: int = 10_000_000        # env steps per seed
-  num_envs: int = 64
-  num_steps: int = 128                 # rollout length per update
-  num_epochs: int = 4
-  num_minibatches: int = 8
-  minibatch_sampling: str = "steps"    # or "transitions" (see MINIBATCH_SAMPLING)
-  learning_rate: float = 5e-4
-  anneal_lr: bool = True               # linear decay to 0 over the run
-  gamma: float = 0.99
-  gae_lambda: float = 0.95
-  clip_eps: float = 0.2
-  clip_value: bool = True              # value loss also clipped to +-clip_eps
-  ent_coef: float = 0.01
-  vf_coef: float = 0.5
-  max_grad_norm: float = 0.5
-  torso: str = "auto"                  # auto: cnn for grids, mlp for vectors
-  hidden: int = 64
-  num_layers: int = 2
-  activation: str = "tanh"
-  mirror_symmetry: bool = False        # left-right equivariant network (envs.symmetry.MIRRORS)
-  shared_torso: bool = False           # mlp, column: one hidden stack feeds both heads
-  column_features: int = 32            # column torso: features per screen column
-  column_heads: int = 0                # column torso: attention pools over the columns
-  sticky_action_prob: float | None = None  # None: the env's default
+  env_id: str = field("minatar-breakout", "minatar-breakout, minatar-asterix, "
+                      "minatar-freeway, minatar-space_invaders, minatar-seaquest, "
+                      "CartPole-v1, or a two-player board game (connect_four, tic_tac_toe, "
+                      "...) for self-play.", flag="env", shape=True)
+  seed: int = field(0, "Base seed; seed i of --num_seeds folds in i.")
+  num_seeds: int = field(1, "Independent agents trained side by side in one compiled "
+                         "program.", minimum=1, shape=True)
+  total_steps: int = field(10_000_000, "Environment steps per seed.", minimum=1)
+  num_envs: int = field(64, "Parallel environments per seed, over all devices (multiple of "
+                        "the device count).", minimum=1, shape=True)
+  num_steps: int = field(128, "Rollout length per update.", minimum=1)
+  num_epochs: int = field(4, "Passes over each rollout.", minimum=1)
+  num_minibatches: int = field(8, "Minibatches per epoch.", minimum=1)
+  minibatch_sampling: str = field(
+      "steps", "steps: a minibatch is a random set of whole time steps (all envs at the "
+      "same steps); transitions: every env contributes its own random time steps.",
+      choices=MINIBATCH_SAMPLING)
+  learning_rate: float = field(5e-4, "Adam learning rate.", above=0)
+  anneal_lr: bool = field(True, "Decay the learning rate linearly to 0.")
+  gamma: float = field(0.99, "Discount.", minimum=0, maximum=1)
+  gae_lambda: float = field(0.95, "GAE lambda.", minimum=0, maximum=1)
+  clip_eps: float = field(0.2, "PPO clip range (policy ratio and value).", above=0)
+  clip_value: bool = field(True, "Clip the value update to +-clip_eps around the rollout's "
+                           "value (PPO2 style); --noclip_value: plain squared error.")
+  ent_coef: float = field(0.01, "Entropy bonus weight.")
+  vf_coef: float = field(0.5, "Value loss weight.", minimum=0)
+  max_grad_norm: float = field(0.5, "Global gradient-norm clip.", above=0)
+  torso: str = field(
+      "auto", "auto: cnn for grid observations (MinAtar, boards), mlp for vectors; "
+      "column: a horizontal convolution spanning the whole screen, so every column sees "
+      "the board relative to itself, then the MLP (grids only).", choices=PPO_TORSOS,
+      shape=True)
+  hidden: int = field(64, "Width of the dense layers.", minimum=1, shape=True)
+  num_layers: int = field(2, "Dense layers of the MLP actor and critic.", minimum=1,
+                          shape=True)
+  activation: str = field("tanh", "Hidden activation.", choices=ACTIVATIONS)
+  mirror_symmetry: bool = field(
+      False, "Make the actor-critic equivariant to the game's left-right mirror (it also "
+      "sees every observation mirrored, with left and right swapped): minatar-breakout "
+      "and CartPole-v1.")
+  shared_torso: bool = field(
+      False, "--torso=mlp or column: one stack of dense layers feeds both the policy and "
+      "the value head (the value's gradient shapes the policy's features; half the dense "
+      "layers) instead of separate actor and critic MLPs.", shape=True)
+  column_features: int = field(
+      32, "--torso=column: features computed for each screen column (each sees the whole "
+      "screen relative to its column).", minimum=1, shape=True)
+  column_heads: int = field(
+      0, "--torso=column: attention pools over the columns (0: none); each head weights "
+      "the columns by a learned score of their features and passes the weighted mean on, "
+      "e.g. the screen relative to the paddle.", minimum=0, shape=True)
+  sticky_action_prob: float | None = field(
+      None, "MinAtar: probability of repeating the last action instead of the chosen one "
+      "(default 0.1 for MinAtar, 0 for CartPole).")
   # Two-player games only.
-  pool_size: int = 8
-  snapshot_every: int = 10
-  self_play_fraction: float = 0.5
-  random_opponent_fraction: float = 0.0
-
-  SHAPE_FIELDS = ("env_id", "num_seeds", "num_envs", "torso", "hidden", "num_layers",
-                  "shared_torso", "column_features", "column_heads", "pool_size")
+  pool_size: int = field(8, "Self-play: past policies kept as opponents.", minimum=1,
+                         shape=True)
+  snapshot_every: int = field(10, "Self-play: updates between snapshots added to the pool.",
+                              minimum=1)
+  self_play_fraction: float = field(
+      0.5, "Self-play: share of games against the current policy (the rest face a pool "
+      "snapshot).", minimum=0, maximum=1)
+  random_opponent_fraction: float = field(
+      0.0, "Self-play: share of games against a uniformly random player.", minimum=0,
+      maximum=1)
 
   @property
   def steps_per_update(self) -> int:

@@ -31,13 +31,13 @@ import jax.numpy as jnp
 import optax
 
 import envs
+from agents import evaluation, players
 from agents.configs import ACTIVATIONS, MINIBATCH_SAMPLING, PPOConfig  # noqa: F401  (re-exported)
 from envs import minatar, symmetry
 from envs.wrappers import tree_select
-from zerogo import learner, networks, sharding
-
-_NEG = -1e9  # logit of an illegal action
-
+from zerogo import checkpoint, config as config_lib, learner, networks, sharding, targets
+from zerogo import trainer as trainer_lib
+from zerogo.agent import Agent
 
 def make_env(config: PPOConfig):
   if config.env_id in minatar.GAMES:
@@ -47,13 +47,12 @@ def make_env(config: PPOConfig):
 
 def validate(config: PPOConfig, num_devices: int) -> None:
   """Raises ValueError with one sentence naming the fix; no JAX work."""
+  config_lib.check(config)
   envs.check_env_name(config.env_id)
   env = make_env(config)
   if env.num_players not in (1, 2):
     raise ValueError(f"PPO plays one- or two-player games; {config.env_id!r} has "
                      f"{env.num_players} players")
-  if config.torso not in networks.PPO_TORSOS:
-    raise ValueError(f"--torso={config.torso!r} is not one of {', '.join(networks.PPO_TORSOS)}")
   torso = networks.resolve_ppo_torso(config.torso, env.observation_shape)
   if torso in networks.GRID_TORSOS and len(env.observation_shape) != 3:
     raise ValueError(f"--torso={torso} needs grid observations; {config.env_id} has shape "
@@ -66,34 +65,17 @@ def validate(config: PPOConfig, num_devices: int) -> None:
     for name in ("column_features", "column_heads"):
       if getattr(config, name) != getattr(defaults, name):
         raise ValueError(f"--{name} is for --torso=column, not --torso={torso}")
-  if config.column_heads < 0:
-    raise ValueError(f"--column_heads must be at least 0, got {config.column_heads}")
   if config.mirror_symmetry and not symmetry.has_mirror(config.env_id):
     raise ValueError(f"--mirror_symmetry: {config.env_id} has no declared left-right mirror "
                      f"(games that do: {', '.join(symmetry.MIRRORS)})")
-  if config.activation not in ACTIVATIONS:
-    raise ValueError(f"--activation={config.activation!r} is not one of {', '.join(ACTIVATIONS)}")
-  for name in ("num_seeds", "total_steps", "num_envs", "num_steps", "num_epochs",
-               "num_minibatches", "hidden", "num_layers", "column_features", "pool_size",
-               "snapshot_every"):
-    if getattr(config, name) < 1:
-      raise ValueError(f"--{name} must be at least 1, got {getattr(config, name)}")
   sharding.check_divisible("num_envs", config.num_envs, num_devices)
   if config.num_steps % config.num_minibatches:
     raise ValueError(
         f"--num_minibatches={config.num_minibatches} must divide --num_steps="
         f"{config.num_steps} (a minibatch is a set of time steps of every env)")
-  if config.minibatch_sampling not in MINIBATCH_SAMPLING:
-    raise ValueError(f"--minibatch_sampling={config.minibatch_sampling!r} is not one of "
-                     f"{', '.join(MINIBATCH_SAMPLING)}")
-  if config.learning_rate <= 0:
-    raise ValueError(f"--learning_rate must be positive, got {config.learning_rate}")
-  if not 0 <= config.gamma <= 1 or not 0 <= config.gae_lambda <= 1:
-    raise ValueError("--gamma and --gae_lambda must be in [0, 1]")
-  if not (0 <= config.self_play_fraction and 0 <= config.random_opponent_fraction
-          and config.self_play_fraction + config.random_opponent_fraction <= 1):
-    raise ValueError("--self_play_fraction and --random_opponent_fraction must be >= 0 "
-                     f"and add up to at most 1, got {config.self_play_fraction} and "
+  if config.self_play_fraction + config.random_opponent_fraction > 1:
+    raise ValueError("--self_play_fraction and --random_opponent_fraction must add up to "
+                     f"at most 1, got {config.self_play_fraction} and "
                      f"{config.random_opponent_fraction}")
 
 
@@ -113,10 +95,6 @@ def make_optimizer(config: PPOConfig) -> optax.GradientTransformation:
         else config.learning_rate)
   return optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
                      optax.adam(lr, eps=1e-5))
-
-
-def masked_logits(logits: jax.Array, legal_mask: jax.Array) -> jax.Array:
-  return jnp.where(legal_mask, logits, _NEG)
 
 
 # ---------------------------------------------------------------------------
@@ -171,7 +149,7 @@ class _VersusOpponent:
                          self.network.apply(snapshot, obs)[0])
       logits = jnp.where(use_random[:, None], 0.0, logits)
       actions = jax.vmap(jax.random.categorical)(
-          action_keys, masked_logits(logits, s.legal_action_mask)).astype(jnp.int32)
+          action_keys, envs.mask_illegal(logits, s.legal_action_mask)).astype(jnp.int32)
       moved = jax.vmap(self.env.step)(s, actions, step_keys)
       s = jax.vmap(tree_select)(needs, moved, s)
       reward = reward + jnp.where(needs, moved.rewards[:, self.LEARNER], 0.0)
@@ -364,7 +342,7 @@ def make_update_fn(config: PPOConfig, env, network, optimizer):
 
   def policy_value(params, obs, mask):
     logits, value = network.apply(params, obs)
-    return masked_logits(logits, mask), value
+    return envs.mask_illegal(logits, mask), value
 
   def loss_fn(params, mb: Minibatch):
     logits, value = policy_value(params, mb.observation, mb.legal_action_mask)
@@ -382,9 +360,6 @@ def make_update_fn(config: PPOConfig, env, network, optimizer):
                   "approx_kl": (ratio - 1) - (log_prob - mb.log_prob),
                   "clip_fraction": (jnp.abs(ratio - 1) > config.clip_eps).astype(jnp.float32)}
 
-  def per_env_keys(key, num_local):
-    return jax.vmap(jax.random.fold_in, (None, 0))(key, sharding.global_index(num_local))
-
   def update(rs: RunState):
     params = rs.train.params
     num_local = rs.episode_return.shape[0]
@@ -395,7 +370,7 @@ def make_update_fn(config: PPOConfig, env, network, optimizer):
 
     def env_step(carry, t):
       states, ep_return, ep_length = carry
-      keys = per_env_keys(jax.random.fold_in(rollout_key, t), num_local)
+      keys = sharding.global_keys(jax.random.fold_in(rollout_key, t), num_local)
       action_keys, step_keys = _split2(keys)
       obs = game.observe(states)
       mask = states.legal_action_mask
@@ -425,15 +400,8 @@ def make_update_fn(config: PPOConfig, env, network, optimizer):
         jnp.arange(config.num_steps))
     _, last_value = policy_value(params, game.observe(states), states.legal_action_mask)
 
-    def gae_step(carry, t):
-      gae, next_value = carry
-      not_done = 1.0 - t["done"].astype(jnp.float32)
-      delta = t["reward"] + config.gamma * next_value * not_done - t["value"]
-      gae = delta + config.gamma * config.gae_lambda * not_done * gae
-      return (gae, t["value"]), gae
-
-    _, advantage = jax.lax.scan(gae_step, (jnp.zeros_like(last_value), last_value), traj,
-                                reverse=True)
+    advantage = targets.gae(traj["reward"], traj["value"], traj["done"], last_value,
+                            gamma=config.gamma, gae_lambda=config.gae_lambda)
     data = Minibatch(observation=traj["observation"],
                      legal_action_mask=traj["legal_action_mask"], action=traj["action"],
                      log_prob=traj["log_prob"], value=traj["value"], advantage=advantage,
@@ -449,7 +417,7 @@ def make_update_fn(config: PPOConfig, env, network, optimizer):
 
     def epoch(train, e):
       key = jax.random.fold_in(epoch_key, e)
-      shuffled = split_minibatches(data, config, key, per_env_keys(key, num_local))
+      shuffled = split_minibatches(data, config, key, sharding.global_keys(key, num_local))
 
       def minibatch(train, mb):
         return learner.sgd_step(train, normalise(mb), loss_fn=loss_fn, optimizer=optimizer)
@@ -468,7 +436,7 @@ def make_update_fn(config: PPOConfig, env, network, optimizer):
           lambda p, x: jnp.where(take, p.at[slot].set(x), p), pool, train.params)
       pool_count = pool_count + take.astype(jnp.int32)
 
-    total = lambda x: jax.lax.psum(x.sum(), sharding.DATA)
+    total = sharding.total
     finished = total(traj["done"].astype(jnp.float32))
     metrics = {k: v.mean() for k, v in sgd_metrics.items()}
     metrics.update(
@@ -485,17 +453,26 @@ def make_update_fn(config: PPOConfig, env, network, optimizer):
 
 
 class PPO:
-  """The compiled, data-parallel, seed-vmapped update for a config.
+  """The PPO trainer (`zerogo.trainer.Trainer`): `updates_per_step` updates
+  of every seed per `step`, one compiled, data-parallel, seed-vmapped program.
 
   >>> ppo = PPO(config)
   >>> state = ppo.init()
-  >>> state, metrics = ppo.step(state)   # `updates_per_step` updates, all seeds
+  >>> state, metrics = ppo.step(state)   # metrics [updates_per_step, num_seeds]
   """
+
+  algorithm = "ppo"
+  update_name = "update"
+  progress_unit = "step"
 
   def __init__(self, config: PPOConfig, mesh=None, updates_per_step: int = 1):
     self.mesh = mesh if mesh is not None else sharding.make_mesh()
     validate(config, self.mesh.size)
+    if updates_per_step < 1:
+      raise ValueError(f"--updates_per_call must be at least 1, got {updates_per_step}")
     self.config = config
+    self.num_updates = config.num_updates
+    self.progress_per_update = config.steps_per_update
     self.env = make_env(config)
     self.network = make_network(config, self.env)
     self.optimizer = make_optimizer(config)
@@ -527,10 +504,8 @@ class PPO:
       return _loop(lambda rs, _: per_seed(rs), rs, jnp.arange(updates_per_step),
                    updates_per_step, unroll)
 
-    specs = run_state_specs()
-    self.step = jax.jit(sharding.data_parallel(per_device, self.mesh, in_specs=(specs,),
-                                               out_specs=(specs, sharding.REPLICATED)),
-                        donate_argnums=0)
+    self.step = trainer_lib.CompiledStep(per_device, self.mesh, run_state_specs(),
+                                         name="PPO update")
 
   def init(self, key: jax.Array | None = None) -> RunState:
     state = jax.jit(lambda k: init_run_state(self.config, self.env, self.network,
@@ -541,6 +516,39 @@ class PPO:
     shapes = jax.eval_shape(lambda: init_run_state(
         self.config, self.env, self.network, self.optimizer))
     return sharding.abstract_by_field(shapes, run_state_specs(), self.mesh)
+
+  def updates_done(self, state: RunState) -> int:
+    return int(jax.device_get(state.update))
+
+  def params(self, state: RunState):
+    """Params of every seed: leading axis [num_seeds]."""
+    return state.train.params
+
+  def summarise(self, chunks, updates_done: int) -> dict[str, float]:
+    """Losses averaged over updates and seeds; episode return and length
+    weighted by finished episodes (absent when some seed finished none);
+    per-seed values as `name/seed_i` when there are several seeds."""
+    stacked = trainer_lib.concatenate(chunks)                 # leaves [U, S]
+    episodes = stacked.pop("episodes")
+    ret, length = stacked.pop("episode_return"), stacked.pop("episode_length")
+    out = {k: float(v.mean()) for k, v in stacked.items()}
+    finished = episodes.sum(0)                                 # [S]
+    if (finished > 0).all():
+      out.update(evaluation.with_seeds({
+          "episode_return": list((ret * episodes).sum(0) / finished),
+          "episode_length": list((length * episodes).sum(0) / finished)}))
+    out["episodes"] = float(finished.sum())
+    out["env_steps"] = float(updates_done * self.config.steps_per_update)
+    return out
+
+  def agent(self, params=None, *, name: str = "ppo") -> Agent:
+    """The greedy policy player over one seed's params."""
+    return players.policy_agent(self.env, self.network, params, name=name)
+
+  def evaluator(self, *, games: int, uct_simulations: int) -> evaluation.Evaluator:
+    return evaluation.Evaluator(self.agent(), seed=self.config.seed, games=games,
+                                uct_simulations=uct_simulations,
+                                stacked_seeds=self.config.num_seeds)
 
 
 def place(state: RunState, mesh) -> RunState:
@@ -554,14 +562,26 @@ def make_train(config: PPOConfig, mesh=None, updates_per_step: int = 1):
   if config.num_updates % updates_per_step:
     raise ValueError(f"updates_per_step={updates_per_step} must divide the "
                      f"{config.num_updates} updates")
-  ppo = PPO(config, mesh, updates_per_step)
+  return trainer_lib.make_train(PPO(config, mesh, updates_per_step))
 
-  def train(key: jax.Array | None = None):
-    state = ppo.init(key)
-    metrics = []
-    for _ in range(config.num_updates // updates_per_step):
-      state, m = ppo.step(state)
-      metrics.append(m)
-    return state, jax.tree.map(lambda *xs: jnp.concatenate(xs), *metrics)
 
-  return train
+def agent_from_checkpoint(meta: dict, directory: str, step: int, *,
+                          num_simulations: int | None, seed_index: int) -> Agent:
+  """The greedy policy of seed `seed_index` in checkpoint `directory/step`."""
+  if num_simulations:
+    raise ValueError(f"checkpoint {directory}/{step} is a PPO policy, which does not "
+                     "search; drop the @SIMS budget")
+  config = config_lib.from_dict(PPOConfig, meta["config"])
+  if not 0 <= seed_index < config.num_seeds:
+    raise ValueError(f"checkpoint {directory}/{step} holds seeds 0..{config.num_seeds - 1}, "
+                     f"not seed {seed_index}")
+  env = make_env(config)
+  network = make_network(config, env)
+  one = jax.eval_shape(lambda: init_params(network, env, jax.random.PRNGKey(0)))
+  # Saved params carry a leading axis of seeds (--num_seeds).
+  stacked = jax.tree.map(lambda s: jax.ShapeDtypeStruct((config.num_seeds, *s.shape), s.dtype),
+                         one)
+  params = jax.tree.map(lambda x: x[seed_index],
+                        checkpoint.restore_params_locally(directory, step, stacked))
+  suffix = f"/seed_{seed_index}" if config.num_seeds > 1 else ""
+  return players.policy_agent(env, network, params, name=f"ppo@{step}{suffix}")

@@ -17,7 +17,8 @@ import jax
 import jax.numpy as jnp
 import mctx
 
-SEARCHES = ("gumbel", "puct")
+import envs
+from agents.configs import SEARCHES  # noqa: F401  (one list, re-exported)
 
 
 @chex.dataclass(frozen=True)
@@ -32,17 +33,13 @@ class SearchOutput:
   search_value: chex.Array
 
 
-def _mask_logits(logits, legal):
-  # mctx wants *illegal* masks only at the root; inside the tree the prior
-  # must rule illegal moves out. pgx masks are True for legal.
-  return jnp.where(legal, logits, jnp.finfo(logits.dtype).min)
-
-
 def make_evaluate(env, network) -> Callable:
   """(params, states[B]) -> (masked logits [B, A], value [B])."""
   def evaluate(params, states):
     logits, value = network.apply(params, jax.vmap(env.observe)(states))
-    return _mask_logits(logits, states.legal_action_mask), value
+    # mctx takes *illegal* masks only at the root; inside the tree the prior
+    # must rule illegal moves out.
+    return envs.mask_illegal(logits, states.legal_action_mask), value
   return evaluate
 
 
@@ -90,7 +87,7 @@ def make_search(env, network, *, search: str = "gumbel", num_simulations: int,
       return SearchOutput(action=action[0].astype(jnp.int32), policy=probs[0],
                           root_value=value[0], search_value=value[0])
     root = mctx.RootFnOutput(prior_logits=logits, value=value, embedding=states)
-    invalid = ~states.legal_action_mask
+    invalid = envs.invalid_actions(states.legal_action_mask)
     if search == "gumbel":
       out = mctx.gumbel_muzero_policy(
           params, key, root, recurrent_fn, num_simulations=num_simulations,

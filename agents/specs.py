@@ -62,6 +62,7 @@ def is_jax(spec: Spec) -> bool:
 def make_agent(spec: Spec, env):
   """A JAX `zerogo.Agent` for a spec (not gtp) that plays `env`'s game."""
   from agents import baselines
+  import agents
   import zerogo
   if spec.kind == "random":
     agent = baselines.random_agent(env)
@@ -70,7 +71,7 @@ def make_agent(spec: Spec, env):
   elif spec.kind == "minimax":
     agent = baselines.minimax_agent(env)
   elif spec.kind == "ckpt":
-    agent = zerogo.load_agent(spec.arg, num_simulations=spec.simulations)
+    agent = agents.load_agent(spec.arg, num_simulations=spec.simulations)
     if agent.env_id != env.id:
       raise ValueError(f"{spec.text} plays {agent.env_id}, not {env.id}")
   else:

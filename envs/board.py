@@ -57,7 +57,10 @@ class BoardEnv:
   def observe(self, state, player_id: jax.Array | None = None) -> jax.Array:
     if player_id is None:
       return state.observation
-    return self._pgx.observe(state, player_id)
+    # From another player's side: pgx 2.x deprecates `observe(state, player_id)`
+    # (a DeprecationWarning per trace) but keeps the per-player `_observe`
+    # that it wraps; PPO's learner-side view of a two-player game needs it.
+    return jax.lax.stop_gradient(self._pgx._observe(state, player_id))
 
   def __repr__(self) -> str:
     return f"BoardEnv({self.id!r})"

@@ -1,11 +1,94 @@
-"""Shared launcher plumbing: error reporting, flags.txt, quiet logs."""
+"""Shared launcher plumbing: flags generated from the typed configs, error
+reporting, flags.txt, quiet logs, the end-of-training summary."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
+from typing import Any, Callable
 
 from absl import flags, logging
+
+from zerogo import config as config_lib
+
+
+# ---------------------------------------------------------------------------
+# Flags from configs: the dataclass is the single source of flag names, types,
+# defaults and help; `zerogo.config.check` validates the values.
+
+def _flag_names(config_class, renames: dict | None) -> dict[str, str]:
+  renames = renames or {}
+  return {f.name: renames.get(f.name, config_lib.flag_name(f))
+          for f in config_lib.documented_fields(config_class)}
+
+
+def define_config_flags(config_class, *, defaults: dict | None = None, exclude=(),
+                        renames: dict | None = None, unit: str = "iterations",
+                        flag_values=flags.FLAGS) -> None:
+  """Defines one flag per documented field of `config_class` (minus
+  `exclude`), named by the field's `flag` metadata or `renames`, with the
+  class default unless `defaults` overrides it. `{unit}` in help texts
+  becomes `unit` (iterations, updates)."""
+  defaults = defaults or {}
+  names = _flag_names(config_class, renames)
+  # The flags belong to the calling launcher (its --helpshort, its flags.txt).
+  module = sys._getframe(1).f_globals["__name__"]
+  owner = dict(module_name=sys.argv[0] if module == "__main__" else module)
+  for f in config_lib.documented_fields(config_class):
+    if f.name in exclude:
+      continue
+    meta, name = f.metadata, names[f.name]
+    default = defaults.get(f.name, f.default)
+    help_text = meta["help"].format(unit=unit)
+    kind = str(f.type)
+    if meta["choices"] is not None:
+      # A string flag, checked by zerogo.config.check: a bad value is one
+      # sentence and exit 2, like every other bad value.
+      help_text += f" One of: {', '.join(map(str, meta['choices']))}."
+      flags.DEFINE_string(name, default, help_text, flag_values=flag_values, **owner)
+    elif meta["auto"]:
+      flags.DEFINE_enum(name, "auto", ["auto", "true", "false"], help_text,
+                        flag_values=flag_values, **owner)
+    elif kind.startswith("bool"):
+      flags.DEFINE_bool(name, default, help_text, flag_values=flag_values, **owner)
+    elif kind.startswith("int"):
+      flags.DEFINE_integer(name, default, help_text, flag_values=flag_values, **owner)
+    elif kind.startswith("float"):
+      flags.DEFINE_float(name, default, help_text, flag_values=flag_values, **owner)
+    elif kind.startswith("str"):
+      flags.DEFINE_string(name, default if default != "" else None, help_text,
+                          flag_values=flag_values, **owner)
+    else:
+      raise TypeError(f"{config_class.__name__}.{f.name}: no flag type for {kind}")
+
+
+def config_from_flags(config_class, *, exclude=(), renames: dict | None = None,
+                      resolve_auto: Callable[[str], bool] | None = None,
+                      flag_values=flags.FLAGS, **fixed: Any) -> Any:
+  """The config built from the flags `define_config_flags` made; `fixed`
+  sets fields directly. `auto` flags ('auto'/'true'/'false') are resolved by
+  `resolve_auto` (default: auto = off)."""
+  names = _flag_names(config_class, renames)
+  values = dict(fixed)
+  for f in config_lib.documented_fields(config_class):
+    if f.name in exclude or f.name in fixed:
+      continue
+    value = flag_values[names[f.name]].value
+    if f.metadata["auto"]:
+      value = {"true": True, "false": False}.get(value) if value != "auto" else (
+          resolve_auto(value) if resolve_auto else False)
+    values[f.name] = value
+  return config_class(**values)
+
+
+def config_from_args(config_class, args: list[str], **kwargs) -> Any:
+  """The config a launcher would build from `args` (e.g. a flagfile), parsed
+  into a fresh flag set: for tests and tools that read flagfiles."""
+  values = flags.FlagValues()
+  define_config_flags(config_class, flag_values=values)
+  values(["config_from_args", *args], known_only=True)
+  return config_from_flags(config_class, flag_values=values, **kwargs)
 
 
 class UsageError(Exception):
@@ -37,17 +120,54 @@ def init_distributed() -> None:
                          timeout_s=f.distributed_timeout_s)
 
 
+def define_summary_flag() -> None:
+  flags.DEFINE_bool("summary", True, "When training ends, play the agent against a random "
+                    "player (and the exact solver, for tic-tac-toe; greedy episodes for "
+                    "one-player games) and print what it achieved, with the next command "
+                    "to try.")
+
+
+def print_summary(workdir: str) -> None:
+  """The end of a training command: what the user has and what to run next
+  (process 0 only)."""
+  import jax
+  if jax.process_index() != 0:
+    return
+  import agents
+  import zerogo
+  from agents import report
+  agent = agents.load_agent(workdir)
+  print(f"done: {workdir} ({agent.name}, {agent.env_id}; metrics.jsonl, checkpoints/)")
+  for line in report.summarise(agent):
+    print(f"  {line}")
+  if agent.env.num_players == 2:
+    print(f"next: python launch/play.py --checkpoint={workdir}          (play it yourself)\n"
+          f"      python launch/evaluate.py --checkpoint={workdir} --opponent=uct:200")
+  else:
+    print(f"next: tensorboard --logdir {workdir}/tensorboard   "
+          "(pip install -e '.[tensorboard]')")
+
+
+def require(*names: str) -> None:
+  """One sentence and exit 2 for the first of `names` left unset (absl's own
+  `required=True` prints a FATAL parsing error instead)."""
+  for name in names:
+    if flags.FLAGS[name].value in (None, ""):
+      help_text = flags.FLAGS[name].help.split(";")[0].split(". ")[0].rstrip(".")
+      die(f"--{name} is required ({help_text[0].lower() + help_text[1:]}); "
+          "see --helpshort for every flag")
+
+
 def die(message: str, status: int = 2) -> None:
   print(f"error: {message}", file=sys.stderr)
   sys.exit(status)
 
 
-def write_flags(workdir: str, module_name: str) -> str:
-  """Writes the resolved flags of the launcher whose `__name__` is
-  `module_name` to <workdir>/flags.txt (process 0 only); returns the text."""
+def flags_text(module_name: str) -> str:
+  """The resolved flags of the launcher whose `__name__` is `module_name`,
+  one per line (what `zerogo.loop.run` writes to <workdir>/flags.txt)."""
   if module_name == "__main__":  # absl files a script's flags under its path
     module_name = sys.argv[0]
-  os.makedirs(workdir, exist_ok=True)
   text = flags.FLAGS.flags_into_string()
   names = _program_flags(module_name)
 
@@ -55,12 +175,7 @@ def write_flags(workdir: str, module_name: str) -> str:
     name = line.split("=")[0].lstrip("-")
     return name in names or (name.startswith("no") and name[2:] in names
                              and isinstance(flags.FLAGS[name[2:]].value, bool))
-  own = "\n".join(line for line in text.splitlines() if own_flag(line))
-  import jax
-  if jax.process_index() == 0:
-    with open(os.path.join(workdir, "flags.txt"), "w") as f:
-      f.write(own + "\n")
-  return own
+  return "\n".join(line for line in text.splitlines() if own_flag(line))
 
 
 def _program_flags(module_name: str) -> set[str]:
@@ -77,7 +192,8 @@ def require_at_least(minimum: int, *names: str) -> None:
 
 
 def resolve_bf16(value: str) -> bool:
-  """--bf16: 'true', 'false', or 'auto' (on for GPU/TPU, off on CPU)."""
+  """--bf16: 'true', 'false', or 'auto' (on for GPU/TPU, off on CPU; call
+  after init_distributed: it asks JAX for the backend)."""
   import jax
   return {"true": True, "false": False}.get(value, jax.default_backend() != "cpu")
 
@@ -90,8 +206,13 @@ def quiet_logs(level: int = logging.WARNING) -> None:
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def run_guarded(main_fn, known_errors: tuple) -> None:
-  """Runs main_fn; a known bad-input error becomes one line and exit 2."""
+RESUMES = "interrupted; the run resumes from its last checkpoint with the same --workdir"
+
+
+def run_guarded(main_fn, known_errors: tuple, *,
+                interrupted: str = "interrupted") -> None:
+  """Runs main_fn; a known bad-input error becomes one line and exit 2,
+  Ctrl-C the line `interrupted` and exit 130."""
   from zerogo.preemption import Preempted
   try:
     main_fn()
@@ -101,4 +222,4 @@ def run_guarded(main_fn, known_errors: tuple) -> None:
   except known_errors as e:
     die(str(e))
   except KeyboardInterrupt:
-    die("interrupted; the run resumes from its last checkpoint with the same --workdir", 130)
+    die(interrupted, 130)

@@ -88,7 +88,7 @@ def main(argv):
   if len(argv) > 1:
     _common.die(f"unexpected arguments {argv[1:]}; flags are written --name=value")
   _common.quiet_logs(_common.logging.ERROR)  # it only reads the runs' checkpoints
-  from zerogo import ablation
+  from launch import _ablation as ablation
 
   def sweep():
     flagfiles = [a.split("=", 1)[1] for a in _BASE if a.startswith("--flagfile=")]
@@ -138,7 +138,8 @@ def main(argv):
                            launcher, protocol, "curves.png")
     print(f"done: {out_dir}/summary.md")
 
-  _common.run_guarded(sweep, (ValueError, RuntimeError))
+  _common.run_guarded(sweep, (ValueError, RuntimeError),
+                      interrupted="interrupted; the same command resumes the sweep")
 
 
 if __name__ == "__main__":

@@ -3,13 +3,13 @@ r"""Play a trained agent against a fixed opponent and print the result.
   python launch/evaluate.py --checkpoint=runs/c4 --opponent=uct:200 --games=256
 
 Colours alternate (the agent moves first in half of the games). Prints one
-JSON line: wins, draws, losses, score and win rate with a 95% interval.
+JSON line: wins, draws, losses, the score (win 1, draw 1/2) with its 95%
+Wilson interval, and the win rate.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 
@@ -19,7 +19,7 @@ from absl import app, flags  # noqa: E402
 
 from launch import _common  # noqa: E402
 
-flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir.", required=True)
+flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir.")
 flags.DEFINE_integer("num_simulations", None, "Search budget of the agent "
                      "(default: what it trained with; 0 = raw policy).")
 flags.DEFINE_string("opponent", "random", "An agent spec: random, uct:N (random-rollout UCT, N "
@@ -39,17 +39,20 @@ def make_opponent(text: str, env):
 
 
 def main(argv):
+  _common.require("checkpoint")
   if len(argv) > 1:
     _common.die(f"unexpected arguments {argv[1:]}")
   _common.quiet_logs(_common.logging.ERROR)
   import jax
+  import agents
   import zerogo
+  from agents import report
   from zerogo import arena
 
   def run():
     if FLAGS.games < 2 or FLAGS.games % 2 or FLAGS.batch < 2 or FLAGS.batch % 2:
       raise ValueError("--games and --batch must be even and at least 2")
-    agent = zerogo.load_agent(FLAGS.checkpoint, num_simulations=FLAGS.num_simulations)
+    agent = agents.load_agent(FLAGS.checkpoint, num_simulations=FLAGS.num_simulations)
     opponent = make_opponent(FLAGS.opponent, agent.env)
     totals = {"wins": 0, "draws": 0, "losses": 0, "first_wins": 0, "second_wins": 0}
     played = 0
@@ -64,14 +67,13 @@ def main(argv):
       totals["first_wins"] += int((wins & first).sum())
       totals["second_wins"] += int((wins & ~first).sum())
       played += n
-    rate = totals["wins"] / played
-    half_width = 1.96 * math.sqrt(max(rate * (1 - rate), 1e-12) / played)
     print(json.dumps({"agent": agent.name, "env": agent.env_id,
                       "num_simulations": agent.num_simulations,
                       "opponent": FLAGS.opponent, "games": played, **totals,
                       "score": (totals["wins"] + 0.5 * totals["draws"]) / played,
-                      "win_rate": rate, "win_rate_95ci": [max(0.0, rate - half_width),
-                                                         min(1.0, rate + half_width)]}))
+                      "score_95ci": list(report.score_interval(
+                          totals["wins"], totals["draws"], played)),
+                      "win_rate": totals["wins"] / played}))
 
   _common.run_guarded(run, (ValueError, zerogo.CheckpointError))
 

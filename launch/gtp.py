@@ -22,8 +22,7 @@ from absl import app, flags  # noqa: E402
 
 from launch import _common  # noqa: E402
 
-flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir of a Go agent.",
-                    required=True)
+flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir of a Go agent.")
 flags.DEFINE_integer("num_simulations", None, "Search budget per move (default: what it "
                      "trained with; 0 = raw policy).")
 flags.DEFINE_float("resign_threshold", -0.95, "Resign when the value estimate (in [-1, 1], "
@@ -35,16 +34,18 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
+  _common.require("checkpoint")
   if len(argv) > 1:
     _common.die(f"unexpected arguments {argv[1:]}")
   _common.quiet_logs(_common.logging.ERROR)
+  import agents
   import zerogo
   from zerogo import gtp
 
   def serve():
     if FLAGS.num_simulations is not None and FLAGS.num_simulations < 0:
       raise ValueError(f"--num_simulations must be >= 0, got {FLAGS.num_simulations}")
-    agent = zerogo.load_agent(FLAGS.checkpoint, num_simulations=FLAGS.num_simulations)
+    agent = agents.load_agent(FLAGS.checkpoint, num_simulations=FLAGS.num_simulations)
     engine = gtp.GtpEngine(agent, name=FLAGS.name, resign_threshold=FLAGS.resign_threshold,
                            min_moves_before_resign=FLAGS.min_moves_before_resign,
                            seed=FLAGS.seed)

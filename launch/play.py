@@ -1,6 +1,7 @@
 r"""Play a board game against a trained agent in the terminal.
 
-  python launch/play.py --checkpoint=runs/c4 [--num_simulations=200] [--first=agent]
+  python launch/play.py --checkpoint=PATH [--num_simulations=200] [--first=agent]
+  python launch/play.py --checkpoint=minimax --env=tic_tac_toe
 
 The board is drawn after every move. Moves use the game's notation: Go
 vertices (D4, pass), connect-four columns (1-7), tic-tac-toe cells (1-9),
@@ -20,8 +21,7 @@ from absl import app, flags  # noqa: E402
 from launch import _common  # noqa: E402
 
 flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir of the agent; "
-                    "or an agent spec such as uct:200 or minimax (then --env is needed).",
-                    required=True)
+                    "or an agent spec such as uct:200 or minimax (then --env is needed).")
 flags.DEFINE_string("env", None, "Game, when --checkpoint is a baseline spec.")
 flags.DEFINE_integer("num_simulations", None, "Agent's search budget (default: as trained).")
 flags.DEFINE_enum("first", "human", ["human", "agent"], "Who moves first.")
@@ -93,10 +93,12 @@ def play(agent, human_first: bool, seed: int, stdin=sys.stdin, stdout=sys.stdout
 
 
 def main(argv):
+  _common.require("checkpoint")
   if len(argv) > 1:
     _common.die(f"unexpected arguments {argv[1:]}")
   _common.quiet_logs(_common.logging.ERROR)
   import envs
+  import agents
   import zerogo
   from agents import specs
 
@@ -110,19 +112,23 @@ def main(argv):
         raise ValueError(f"--checkpoint={text} is a baseline; say which game with --env")
       agent = specs.make_agent(specs.parse(text), envs.make(FLAGS.env))
     else:
-      agent = zerogo.load_agent(text, num_simulations=FLAGS.num_simulations)
+      agent = agents.load_agent(text, num_simulations=FLAGS.num_simulations)
       if FLAGS.env is not None and FLAGS.env != agent.env_id:
         raise ValueError(f"the checkpoint plays {agent.env_id}, not {FLAGS.env}")
     if not agent.env.is_perfect_information_two_player:
       raise ValueError(f"{agent.env_id} is not a two-player board game")
-    print(f"You play {'first' if FLAGS.first == 'human' else 'second'} against "
+    human_first = FLAGS.first == "human"
+    colour = ("X, black" if human_first else "O, white") if agent.env_id.startswith("go_") \
+        else ("X" if human_first else "O")
+    print(f"You play {'first' if human_first else 'second'} ({colour}) against "
           f"{agent.name} ({agent.env_id}). Type `moves` for legal moves, `quit` to resign.")
     try:
       play(agent, FLAGS.first == "human", FLAGS.seed)
     except EOFError:
       print("\ninput closed; game abandoned")
 
-  _common.run_guarded(run, (ValueError, zerogo.CheckpointError, envs.UnknownEnvError))
+  _common.run_guarded(run, (ValueError, zerogo.CheckpointError, envs.UnknownEnvError),
+                      interrupted="interrupted; game abandoned")
 
 
 if __name__ == "__main__":

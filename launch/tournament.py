@@ -27,13 +27,13 @@ from absl import app, flags  # noqa: E402
 
 from launch import _common  # noqa: E402
 
-flags.DEFINE_string("env", None, "Game, e.g. connect_four or go_9x9.", required=True)
+flags.DEFINE_string("env", None, "Game, e.g. connect_four or go_9x9.")
 flags.DEFINE_list("agents", None, "Comma-separated agent specs: ckpt:PATH[@SIMS], random, "
-                  "uct:N, minimax, gtp:COMMAND.", required=True)
+                  "uct:N, minimax, gtp:COMMAND.")
 flags.DEFINE_integer("games_per_pair", 20, "Games per pairing, colours alternated.")
 flags.DEFINE_enum("schedule", "round_robin", ["round_robin", "gauntlet"],
                   "round_robin: every pair; gauntlet: the first agent against each other.")
-flags.DEFINE_string("out", None, "Output directory.", required=True)
+flags.DEFINE_string("out", None, "Output directory.")
 flags.DEFINE_string("anchor", None, "Player whose Elo is fixed (default: random if "
                     "playing, else the first agent).")
 flags.DEFINE_float("anchor_elo", 0.0, "Elo of the anchor.")
@@ -239,6 +239,7 @@ def _standings(names, games, anchor, command) -> tuple[str, dict]:
 
 
 def main(argv):
+  _common.require("env", "agents", "out")
   if len(argv) > 1:
     _common.die(f"unexpected arguments {argv[1:]}")
   _common.quiet_logs(_common.logging.ERROR)

@@ -68,15 +68,15 @@ def tiny_config():
 def untrained_checkpoint(workdir: str, env_id: str, **overrides) -> str:
   """Writes an iteration-0 AlphaZero checkpoint (random network) to
   `workdir` without compiling a training iteration; returns `workdir`."""
-  from agents import alphazero, alphazero_loop
-  from zerogo import checkpoint
+  from agents import alphazero
+  from zerogo import checkpoint, loop
   config = alphazero.AlphaZeroConfig(**{**dict(
       env_id=env_id, selfplay_batch_size=4, replay_rows=2, train_batch_size=4,
       num_channels=8, num_blocks=1, num_simulations=4, max_num_considered_actions=4),
       **overrides})
   az = alphazero.AlphaZero(config, one_device_mesh())
   ckpt = checkpoint.Checkpointer(checkpoint.checkpoint_dir(workdir))
-  alphazero_loop.save_checkpoint(ckpt, config, az.init(), 0)
+  loop.save(ckpt, az, az.init(), 0)
   ckpt.close()
   return workdir
 

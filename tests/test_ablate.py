@@ -6,18 +6,21 @@ import json
 import math
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 
 import jax
 import numpy as np
 import pytest
 
-import zerogo
+import agents
 from conftest import ROOT, run_launcher
 from test_checkpoint import TINY_FLAGS
-from zerogo import ablation, arena, metrics
+from launch import _ablation as ablation
+from zerogo import arena, metrics
 
 
 def _summary_rows(path):
@@ -56,7 +59,7 @@ def test_ppo_grid_summary_matches_the_runs_and_resumes(tmp_path):
     assert "--num_seeds=2" in flags_txt and "--total_steps=2048" in flags_txt
     # Final values: re-score each seed's checkpoint independently.
     for i, seed in enumerate(result["seeds"]):
-      agent = zerogo.load_agent(str(workdir), seed_index=i)
+      agent = agents.load_agent(str(workdir), seed_index=i)
       again = np.mean(arena.episode_returns(agent, jax.random.PRNGKey(10_007 + seed), 4))
       assert result["final"][i] == pytest.approx(float(again), rel=1e-6)
     # The summary's numbers are the mean and t-interval of those values.
@@ -118,8 +121,12 @@ def test_ray_backend_runs_alphazero_seeds_as_ray_tasks(tmp_path):
   ray_bin = os.path.join(os.path.dirname(sys.executable), "ray")
   port = _free_port()
   env = dict(os.environ, JAX_NUM_CPU_DEVICES="1", RAY_USAGE_STATS_ENABLED="0")
+  # Ray's session files go to a directory of this test, not /tmp/ray (short:
+  # Ray's socket paths must fit in 107 characters), removed at the end.
+  ray_tmp = tempfile.mkdtemp(prefix="zerogo-ray-")
   subprocess.run([ray_bin, "start", "--head", f"--port={port}", "--num-cpus=2",
-                  "--include-dashboard=false", "--disable-usage-stats"],
+                  "--include-dashboard=false", "--disable-usage-stats",
+                  f"--temp-dir={ray_tmp}"],
                  check=True, env=env, capture_output=True, timeout=180)
   try:
     flagfile = tmp_path / "tiny.flags"
@@ -151,3 +158,4 @@ def test_ray_backend_runs_alphazero_seeds_as_ray_tasks(tmp_path):
       assert sorted(per_seed) == pytest.approx(sorted(finals), abs=1e-3)
   finally:
     subprocess.run([ray_bin, "stop", "--force"], env=env, capture_output=True, timeout=120)
+    shutil.rmtree(ray_tmp, ignore_errors=True)

@@ -34,8 +34,9 @@ def test_four_devices_match_one_device(tiny_config):
   np.testing.assert_allclose(np.asarray(s1.actor.replay.policy),
                              np.asarray(s4.actor.replay.policy), atol=1e-5)
   assert_trees_close(s1.train.params, s4.train.params, rtol=1e-4, atol=1e-5)
-  assert float(m1["games_finished"]) == float(m4["games_finished"])
-  np.testing.assert_allclose(float(m1["loss"]), float(m4["loss"]), rtol=1e-4)
+  # Step metrics carry the trainer contract's leading update axis [1].
+  assert float(m1["games_finished"][0]) == float(m4["games_finished"][0])
+  np.testing.assert_allclose(float(m1["loss"][0]), float(m4["loss"][0]), rtol=1e-4)
   # Parameters actually moved: the comparison is not between two inits.
   init = one.init().train.params
   moved = max(float(jnp.abs(a - b).max()) for a, b in
@@ -161,7 +162,7 @@ def test_iteration_compiles_once_and_games_carry_over(tiny_config):
   # unroll_length=3 < a tic-tac-toe game: some games are mid-way after an
   # iteration and continue (more moves) in the next one.
   assert (moves[0] > 0).any() and (moves[1] > moves[0]).any()
-  assert float(metrics["games_finished"]) > 0
+  assert float(metrics["games_finished"][0]) > 0   # [updates_per_step = 1]
   assert int(state.iteration) == 3
 
 
@@ -174,7 +175,7 @@ def test_go_9x9_runs_a_few_iterations():
   state = az.init()
   for _ in range(2):
     state, metrics = az.step(state)
-  assert np.isfinite(float(metrics["loss"]))
+  assert np.isfinite(float(metrics["loss"][0]))
   assert int(np.asarray(state.actor.moves).min()) == 4   # no 9x9 game ends in 4 moves
 
 

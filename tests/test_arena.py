@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import envs
-import ttt_solver
+from agents import tic_tac_toe_solver as ttt_solver
 from agents import baselines
 from zerogo import arena
 
@@ -113,7 +113,7 @@ def test_host_game_against_agents_and_illegal_moves_lose():
 def test_random_openings_are_shared_by_colour_swapped_pairs():
   import envs
   from zerogo import networks
-  from zerogo.agent import policy_agent
+  from agents.players import policy_agent
   env = envs.make("tic_tac_toe")
   net = networks.make_network(env.num_actions, num_channels=8, num_blocks=1)
   params = networks.init_params(net, env.observation_shape, jax.random.PRNGKey(0))

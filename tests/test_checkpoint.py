@@ -13,21 +13,25 @@ import jax
 import numpy as np
 import pytest
 
-import zerogo
-from agents import alphazero_loop
-from zerogo import checkpoint, metrics
+import agents
+from agents import alphazero
+from zerogo import checkpoint, loop, metrics
 from conftest import ROOT
 
 TINY_FLAGS = ["--env=tic_tac_toe", "--seed=5", "--num_iterations=6",
               "--selfplay_batch_size=8", "--unroll_length=3", "--num_simulations=4",
               "--max_num_considered_actions=4", "--num_channels=8", "--num_blocks=1",
               "--replay_rows=8", "--train_batch_size=16", "--sgd_steps_per_iteration=2",
-              "--warmup_steps=2", "--eval_every=0", "--progress=false"]
+              "--warmup_steps=2", "--eval_every=0", "--progress=false", "--nosummary"]
 
 
 def _options(workdir, **kw):
-  return alphazero_loop.RunOptions(workdir=str(workdir), eval_every=0, progress=False,
-                                   checkpoint_every=kw.pop("checkpoint_every", 2), **kw)
+  return loop.RunOptions(workdir=str(workdir), eval_every=0, progress=False,
+                         checkpoint_every=kw.pop("checkpoint_every", 2), **kw)
+
+
+def _run(config, options):
+  return loop.run(alphazero.AlphaZero(config), options)
 
 
 def _assert_trees_equal(a, b):
@@ -39,10 +43,10 @@ def _assert_trees_equal(a, b):
 
 @pytest.mark.slow(seconds=40)
 def test_exact_resume_n_equals_half_restart_half(tiny_config, tmp_path):
-  straight = alphazero_loop.run(tiny_config, _options(tmp_path / "a"))
-  alphazero_loop.run(tiny_config, _options(tmp_path / "b", stop_at=2))
+  straight = _run(tiny_config, _options(tmp_path / "a"))
+  _run(tiny_config, _options(tmp_path / "b", stop_at=2))
   assert checkpoint.Checkpointer(str(tmp_path / "b" / "checkpoints")).latest_step() == 2
-  resumed = alphazero_loop.run(tiny_config, _options(tmp_path / "b"))
+  resumed = _run(tiny_config, _options(tmp_path / "b"))
   assert int(resumed.iteration) == tiny_config.num_iterations
   _assert_trees_equal(straight.train, resumed.train)   # params and optimizer
   _assert_trees_equal(straight.actor, resumed.actor)   # games and replay too
@@ -51,20 +55,20 @@ def test_exact_resume_n_equals_half_restart_half(tiny_config, tmp_path):
 
 
 def test_resume_with_other_network_shape_is_a_clear_error(tiny_config, tmp_path):
-  alphazero_loop.run(dataclasses.replace(tiny_config, num_iterations=1), _options(tmp_path))
+  _run(dataclasses.replace(tiny_config, num_iterations=1), _options(tmp_path))
   wider = dataclasses.replace(tiny_config, num_channels=16)
   with pytest.raises(checkpoint.CheckpointError, match="--num_channels=8"):
-    alphazero_loop.run(wider, _options(tmp_path))
+    _run(wider, _options(tmp_path))
   other_game = dataclasses.replace(tiny_config, env_id="connect_four")
   with pytest.raises(checkpoint.CheckpointError, match="--env=tic_tac_toe"):
-    alphazero_loop.run(other_game, _options(tmp_path))
+    _run(other_game, _options(tmp_path))
 
 
 def test_corrupt_or_missing_checkpoint_is_a_clear_error(tiny_config, tmp_path):
   with pytest.raises(checkpoint.CheckpointError, match="does not exist"):
-    zerogo.load_agent(str(tmp_path / "nowhere"))
-  alphazero_loop.run(dataclasses.replace(tiny_config, num_iterations=1), _options(tmp_path))
-  agent = zerogo.load_agent(str(tmp_path))
+    agents.load_agent(str(tmp_path / "nowhere"))
+  _run(dataclasses.replace(tiny_config, num_iterations=1), _options(tmp_path))
+  agent = agents.load_agent(str(tmp_path))
   assert agent.env_id == "tic_tac_toe"
   # Truncate every data file of the params item.
   for path in glob.glob(str(tmp_path / "checkpoints" / "1" / "params" / "**" / "*"),
@@ -72,7 +76,7 @@ def test_corrupt_or_missing_checkpoint_is_a_clear_error(tiny_config, tmp_path):
     if os.path.isfile(path):
       open(path, "wb").close()
   with pytest.raises(checkpoint.CheckpointError, match="unreadable or incomplete"):
-    zerogo.load_agent(str(tmp_path))
+    agents.load_agent(str(tmp_path))
 
 
 def _launch(workdir, *extra):
@@ -88,7 +92,7 @@ def reference_params(tmp_path_factory):
   workdir = tmp_path_factory.mktemp("reference")
   reference = _launch(workdir)
   assert reference.wait(timeout=600) == 0, reference.stderr.read()
-  return zerogo.load_agent(str(workdir)).params
+  return agents.load_agent(str(workdir)).params
 
 
 @pytest.mark.slow(seconds=70)
@@ -115,7 +119,7 @@ def test_sigkill_mid_run_and_mid_save_loses_nothing(tmp_path, reference_params):
   assert restarted.wait(timeout=600) == 0, restarted.stderr.read()
   logged = [r["iteration"] for r in metrics.read_jsonl(str(victim_dir / "metrics.jsonl"))]
   assert logged == [1, 2, 3, 4, 5, 6], "iterations lost or logged twice"
-  _assert_trees_equal(reference_params, zerogo.load_agent(str(victim_dir)).params)
+  _assert_trees_equal(reference_params, agents.load_agent(str(victim_dir)).params)
 
 
 # Iterations of the tiny run take about 2 ms each once compiled, so the
@@ -153,5 +157,5 @@ def test_sigterm_saves_at_the_iteration_boundary_exits_0_and_resumes_exactly(tmp
   assert restarted.wait(timeout=600) == 0, restarted.stderr.read()
   logged = [r["iteration"] for r in metrics.read_jsonl(str(metrics_path))]
   assert logged == list(range(1, SIGTERM_ITERATIONS + 1))
-  _assert_trees_equal(zerogo.load_agent(str(tmp_path / "reference")).params,
-                      zerogo.load_agent(str(victim_dir)).params)
+  _assert_trees_equal(agents.load_agent(str(tmp_path / "reference")).params,
+                      agents.load_agent(str(victim_dir)).params)

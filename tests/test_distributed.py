@@ -13,7 +13,7 @@ import time
 import jax
 import pytest
 
-import zerogo
+import agents
 from conftest import ROOT, assert_trees_close, run_launcher
 from zerogo import checkpoint, distributed, metrics
 
@@ -21,13 +21,13 @@ AZ_ARGS = ["--env=tic_tac_toe", "--torso=mlp", "--num_channels=16", "--num_block
            "--selfplay_batch_size=8", "--unroll_length=3", "--num_simulations=4",
            "--max_num_considered_actions=4", "--replay_rows=8", "--train_batch_size=16",
            "--sgd_steps_per_iteration=2", "--warmup_steps=1", "--eval_every=0",
-           "--max_checkpoints=10", "--progress=false"]
+           "--max_checkpoints=10", "--progress=false", "--nosummary"]
 # Self-play PPO on tic-tac-toe with 2 vmapped seeds: snapshot pool, opponents
 # drawn per global env index, env axis sharded behind the seed axis.
 PPO_ARGS = ["--env=tic_tac_toe", "--num_envs=8", "--num_steps=8", f"--total_steps={8 * 8 * 4}",
             "--num_epochs=2", "--num_minibatches=2", "--hidden=16", "--num_seeds=2",
             "--snapshot_every=2", "--pool_size=2", "--log_every=1", "--eval_every=0",
-            "--max_checkpoints=10", "--progress=false"]
+            "--max_checkpoints=10", "--progress=false", "--nosummary"]
 
 
 def _free_port() -> int:
@@ -63,7 +63,7 @@ def _wait(procs, timeout: int = 600) -> list[str]:
 
 
 def _params(path, **kwargs):
-  return jax.device_get(zerogo.load_agent(str(path), **kwargs).params)
+  return jax.device_get(agents.load_agent(str(path), **kwargs).params)
 
 
 def _assert_close(a, b):

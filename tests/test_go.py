@@ -128,7 +128,7 @@ def test_agent_specs_parse_and_reject():
 @pytest.fixture(scope="module")
 def go_engine(tmp_path_factory):
   workdir = untrained_checkpoint(str(tmp_path_factory.mktemp("go")), "go_9x9")
-  from zerogo import load_agent
+  from agents import load_agent
   return workdir, gtp.GtpEngine(load_agent(workdir, num_simulations=2))
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import envs
-import zerogo
+import agents
 from conftest import run_launcher
 from test_checkpoint import TINY_FLAGS
 
@@ -16,10 +16,15 @@ from test_checkpoint import TINY_FLAGS
 @pytest.mark.slow(seconds=70)
 def test_tiny_run_writes_everything_and_loads_as_an_agent(tmp_path):
   workdir = tmp_path / "run"
-  flags = [f for f in TINY_FLAGS if not f.startswith(("--eval_every", "--num_iterations"))]
-  run_launcher("selfplay.py", f"--workdir={workdir}", *flags, "--num_iterations=2",
+  flags = [f for f in TINY_FLAGS
+           if not f.startswith(("--eval_every", "--num_iterations", "--nosummary"))]
+  proc = run_launcher("selfplay.py", f"--workdir={workdir}", *flags, "--num_iterations=2",
                "--eval_every=2", "--eval_games=4", "--eval_uct_simulations=4",
                "--checkpoint_every=1", devices=2)
+  # It ends by saying what the user got and what to run next.
+  out = proc.stdout
+  assert "against random:" in out and "minimax-optimal moves in" in out, out
+  assert "against exact minimax" in out and f"launch/play.py --checkpoint={workdir}" in out
   flags_txt = (workdir / "flags.txt").read_text()
   assert "--env=tic_tac_toe" in flags_txt and "--num_channels=8" in flags_txt
   rows = [json.loads(l) for l in (workdir / "metrics.jsonl").read_text().splitlines()]
@@ -28,13 +33,13 @@ def test_tiny_run_writes_everything_and_loads_as_an_agent(tmp_path):
   assert any(name.startswith("events.out.tfevents")
              for name in os.listdir(workdir / "tensorboard"))
 
-  agent = zerogo.load_agent(str(workdir))   # no flagfile needed
+  agent = agents.load_agent(str(workdir))   # no flagfile needed
   assert agent.env_id == "tic_tac_toe" and agent.num_simulations == 4
   states = jax.vmap(agent.env.init)(jax.random.split(jax.random.PRNGKey(0), 5))
   actions = jax.jit(agent.act)(states, jax.random.PRNGKey(1))
   assert actions.dtype == np.int32 and actions.shape == (5,)
   assert bool(np.asarray(states.legal_action_mask)[np.arange(5), np.asarray(actions)].all())
-  raw = zerogo.load_agent(str(workdir / "checkpoints" / "1"), num_simulations=0)
+  raw = agents.load_agent(str(workdir / "checkpoints" / "1"), num_simulations=0)
   assert raw.num_simulations == 0 and raw.act(states, jax.random.PRNGKey(1)).shape == (5,)
 
   proc = run_launcher("evaluate.py", f"--checkpoint={workdir}", "--opponent=uct:2",
@@ -68,44 +73,28 @@ def test_help_explains_the_flags():
     assert name in text
 
 
-def _typed(config_class, values: dict) -> dict:
-  """Flagfile strings -> the config's field types (env -> env_id)."""
-  defaults = config_class()
-  out = {}
-  for key, value in values.items():
-    key = "env_id" if key == "env" else key
-    if key not in config_class.__dataclass_fields__:
-      continue
-    default = getattr(defaults, key)
-    if isinstance(default, bool):
-      out[key] = {"true": True, "false": False}[value.lower()]
-    elif default is None:
-      out[key] = float(value)
-    else:
-      out[key] = type(default)(value)
-  return out
-
-
 def test_every_flagfile_parses_and_validates():
   from agents import alphazero, ppo
+  from launch import _common
   configs = os.path.join(os.path.dirname(os.path.dirname(__file__)), "launch", "configs")
   names = sorted(f[:-6] for f in os.listdir(configs) if f.endswith(".flags"))
   assert {"tic_tac_toe", "connect_four", "othello", "go_9x9", "go_19x19", "cartpole",
           "connect_four_ppo", "minatar_breakout", "minatar_asterix", "minatar_freeway",
           "minatar_space_invaders", "minatar_seaquest"} <= set(names)
   for name in names:
-    values = {}
-    for line in open(os.path.join(configs, name + ".flags")):
-      if line.startswith("--"):
-        key, value = line.strip()[2:].split("=", 1)
-        values[key] = value
-    envs.check_env_name(values["env"])
+    path = os.path.join(configs, name + ".flags")
+    # The launchers' own flag-to-config path, on a fresh flag set.
     # PPO flagfiles count environment steps; AlphaZero ones iterations.
-    if "total_steps" in values:
-      ppo.validate(ppo.PPOConfig(**_typed(ppo.PPOConfig, values)), num_devices=1)
+    if "--total_steps=" in open(path).read():
+      config = _common.config_from_args(ppo.PPOConfig, [f"--flagfile={path}"])
+      ppo.validate(config, num_devices=1)
     else:
-      alphazero.validate(alphazero.AlphaZeroConfig(**_typed(alphazero.AlphaZeroConfig, values)),
-                         num_devices=1)
+      config = _common.config_from_args(alphazero.AlphaZeroConfig, [f"--flagfile={path}"])
+      alphazero.validate(config, num_devices=1)
+    written = dict(line.strip()[2:].split("=", 1) for line in open(path)
+                   if line.startswith("--"))
+    assert config.env_id == written["env"], name      # renamed flags reach the config
+    assert str(config.seed) == written.get("seed", str(config.seed)), name
 
 
 @pytest.mark.parametrize("args,message", [

@@ -1,7 +1,7 @@
 """Learning: the shipped tic-tac-toe flagfile trains to exact play.
 
 Runs launch/configs/tic_tac_toe.flags as a user would (one CPU device), then
-checks the agent against the exact solver in tests/ttt_solver.py.
+checks the agent against the exact solver in agents/tic_tac_toe_solver.py.
 """
 
 import jax
@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 
 import envs
-import zerogo
-import ttt_solver
+import agents
+from agents import tic_tac_toe_solver as ttt_solver
 from conftest import run_launcher
 
 
 @pytest.mark.slow(seconds=280)
 def test_tic_tac_toe_flagfile_learns_minimax_play(tmp_path):
   run_launcher("selfplay.py", "--flagfile=launch/configs/tic_tac_toe.flags",
-               f"--workdir={tmp_path}", "--progress=false", devices=1, timeout=900)
-  agent = zerogo.load_agent(str(tmp_path))
+               f"--workdir={tmp_path}", "--progress=false", "--nosummary", devices=1, timeout=900)
+  agent = agents.load_agent(str(tmp_path))
   env = envs.make("tic_tac_toe")
   states = ttt_solver.reachable_states(env)
   assert states.current_player.shape[0] == 4520   # every non-terminal position

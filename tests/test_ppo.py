@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import envs
-from agents import ppo, ppo_loop
+from agents import ppo
+from zerogo import loop
 from conftest import assert_trees_close, one_device_mesh, run_launcher
 from envs import minatar, symmetry
 from zerogo import metrics as metrics_lib, preemption
@@ -147,10 +148,11 @@ def test_seeds_are_independent_agents_in_one_program():
 def test_resume_is_exact(tmp_path):
   # Self-play on tic-tac-toe: covers the snapshot pool and the opponents too.
   config = tiny(env_id="tic_tac_toe", total_steps=4 * 16 * 6, snapshot_every=2, pool_size=2)
+  trainer = ppo.PPO(config)   # one compiled program for all three runs
   options = dict(log_every=1, checkpoint_every=3, eval_every=0, progress=False)
-  straight = ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path / "a"), **options))
-  ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path / "b"), stop_at=3, **options))
-  resumed = ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path / "b"), **options))
+  straight = loop.run(trainer, loop.RunOptions(workdir=str(tmp_path / "a"), **options))
+  loop.run(trainer, loop.RunOptions(workdir=str(tmp_path / "b"), stop_at=3, **options))
+  resumed = loop.run(trainer, loop.RunOptions(workdir=str(tmp_path / "b"), **options))
   assert int(straight.update) == int(resumed.update) == 6
   assert int(jax.device_get(resumed.pool_count)[0]) == 4  # initial + updates 2, 4, 6
   assert_trees_close(jax.device_get(straight.train.params),
@@ -161,11 +163,12 @@ def test_resume_is_exact(tmp_path):
 
 def test_mirror_symmetry_checkpoint_loads_as_the_equivariant_network(tmp_path):
   import dataclasses
-  import zerogo
+  import agents
   config = tiny(mirror_symmetry=True)
-  ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path), log_every=1,
-                                           checkpoint_every=2, eval_every=0, progress=False))
-  agent = zerogo.load_agent(str(tmp_path))
+  trainer = ppo.PPO(config)
+  loop.run(trainer, loop.RunOptions(workdir=str(tmp_path), log_every=1,
+                                    checkpoint_every=2, eval_every=0, progress=False))
+  agent = agents.load_agent(str(tmp_path))
   env = agent.env
   states = jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(3), 64))
   for _ in range(5):  # move off the near-symmetric start
@@ -189,9 +192,10 @@ def test_column_torso_trains_on_breakout_and_loads_as_that_network(tmp_path):
   import zerogo
   config = tiny(env_id="minatar-breakout", torso="column", mirror_symmetry=True,
                 activation="relu", column_features=12, column_heads=2)
-  ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path), log_every=1,
-                                           checkpoint_every=2, eval_every=0, progress=False))
-  agent = zerogo.load_agent(str(tmp_path))
+  trainer = ppo.PPO(config)
+  loop.run(trainer, loop.RunOptions(workdir=str(tmp_path), log_every=1,
+                                    checkpoint_every=2, eval_every=0, progress=False))
+  agent = agents.load_agent(str(tmp_path))
   assert agent.params["params"]["ColumnConv_0"]["bias"].shape == (config.column_features,)
   assert agent.params["params"]["Dense_0"]["kernel"].shape == (config.column_features,
                                                                config.column_heads)
@@ -209,8 +213,9 @@ def test_column_torso_trains_on_breakout_and_loads_as_that_network(tmp_path):
 
 def test_sigterm_saves_at_the_update_boundary_and_resumes_exactly(tmp_path, monkeypatch):
   config = tiny(env_id="tic_tac_toe", total_steps=4 * 16 * 6, snapshot_every=2, pool_size=2)
+  trainer = ppo.PPO(config)
   options = dict(log_every=1, checkpoint_every=100, eval_every=0, progress=False)
-  straight = ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path / "a"), **options))
+  straight = loop.run(trainer, loop.RunOptions(workdir=str(tmp_path / "a"), **options))
   polls = []
 
   def signalled(self):  # SIGTERM "arrives" during update 3
@@ -218,9 +223,9 @@ def test_sigterm_saves_at_the_update_boundary_and_resumes_exactly(tmp_path, monk
     return len(polls) >= 3
   monkeypatch.setattr(preemption.SigtermWatch, "signalled", signalled)
   with pytest.raises(preemption.Preempted, match="saved at update 3"):
-    ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path / "b"), **options))
+    loop.run(trainer, loop.RunOptions(workdir=str(tmp_path / "b"), **options))
   monkeypatch.undo()
-  resumed = ppo_loop.run(config, ppo_loop.RunOptions(workdir=str(tmp_path / "b"), **options))
+  resumed = loop.run(trainer, loop.RunOptions(workdir=str(tmp_path / "b"), **options))
   assert_trees_close(jax.device_get(straight.train.params),
                      jax.device_get(resumed.train.params), rtol=0, atol=0)
   rows = metrics_lib.read_jsonl(str(tmp_path / "b" / "metrics.jsonl"))
@@ -260,8 +265,12 @@ def test_launcher_bad_flags_are_one_sentence(tmp_path):
 @pytest.mark.slow(seconds=25)
 def test_cartpole_reaches_450_within_300k_steps(tmp_path):
   # Two seeds in one program: both must get there.
-  run_launcher("ppo.py", "--flagfile=launch/configs/cartpole.flags",
-               f"--workdir={tmp_path}", "--num_seeds=2", "--progress=false", timeout=900)
+  proc = run_launcher("ppo.py", "--flagfile=launch/configs/cartpole.flags",
+                      f"--workdir={tmp_path}", "--num_seeds=2", "--progress=false",
+                      timeout=900)
+  # The command ends by saying what the user got (seed 0's greedy return).
+  summary = [l for l in proc.stdout.splitlines() if "greedy return over" in l]
+  assert summary and float(summary[0].split(": ")[1].split()[0]) >= 450, proc.stdout
   rows = metrics_lib.read_jsonl(str(tmp_path / "metrics.jsonl"))
   assert rows[-1]["env_steps"] <= 300_000
   for seed in (0, 1):
@@ -283,8 +292,8 @@ def test_selfplay_ppo_on_tic_tac_toe_beats_random_and_loads_as_an_agent(tmp_path
                "--total_steps=98304", "--num_envs=64", "--num_steps=16",
                "--num_minibatches=4", "--learning_rate=3e-3", "--torso=mlp", "--hidden=64",
                "--eval_every=48", "--eval_episodes=64", "--eval_uct_simulations=0",
-               "--checkpoint_every=48", "--progress=false", timeout=900)
-  agent = zerogo.load_agent(str(tmp_path))
+               "--checkpoint_every=48", "--progress=false", "--nosummary", timeout=900)
+  agent = agents.load_agent(str(tmp_path))
   assert agent.env_id == "tic_tac_toe" and agent.name.startswith("ppo@")
   result = arena.play_match(agent, baselines.random_agent(agent.env),
                             jax.random.PRNGKey(5), 200).summary()
@@ -292,4 +301,4 @@ def test_selfplay_ppo_on_tic_tac_toe_beats_random_and_loads_as_an_agent(tmp_path
   # learned one. (Tic-tac-toe allows draws, so wins alone stay below 1.)
   assert result["score"] >= 0.85 and result["losses"] <= 25, result
   with pytest.raises(ValueError, match="does not search"):
-    zerogo.load_agent(str(tmp_path), num_simulations=8)
+    agents.load_agent(str(tmp_path), num_simulations=8)

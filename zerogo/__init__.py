@@ -1,8 +1,12 @@
-"""zerogo: game-playing agents that learn by self-play, end to end in JAX."""
+"""zerogo: game-playing agents that learn by self-play, end to end in JAX.
 
-from zerogo.agent import Agent, load_agent, search_agent
+The shared machinery every algorithm uses. Trained agents load with
+`agents.load_agent(path)`; they are `zerogo.Agent`s.
+"""
+
+from zerogo.agent import Agent
 from zerogo.checkpoint import CheckpointError
 
 __version__ = "0.1.0"
 
-__all__ = ["Agent", "CheckpointError", "load_agent", "search_agent", "__version__"]
+__all__ = ["Agent", "CheckpointError", "__version__"]

@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import envs
 from zerogo.agent import Agent
 
 
@@ -51,7 +52,8 @@ def opening_move(key: jax.Array, pair: jax.Array, ply: jax.Array, legal_mask: ja
   """The uniformly random move at `ply` of the opening shared by the two
   games of colour-swapped pair `pair` (same key, same position, same move)."""
   k = jax.random.fold_in(jax.random.fold_in(key, pair), ply)
-  return jax.random.categorical(k, jnp.where(legal_mask, 0.0, -jnp.inf)).astype(jnp.int32)
+  return jax.random.categorical(k, envs.mask_illegal(jnp.zeros(legal_mask.shape),
+                                                    legal_mask)).astype(jnp.int32)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 5, 7))

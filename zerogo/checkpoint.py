@@ -11,11 +11,15 @@ checkpoint as the latest one.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from typing import Any
 
 import jax
 import orbax.checkpoint as ocp
+
+from zerogo import config as config_lib
 
 
 class CheckpointError(RuntimeError):
@@ -37,21 +41,36 @@ def checkpoint_dir(workdir: str) -> str:
   return os.path.join(os.path.abspath(workdir), "checkpoints")
 
 
+@contextlib.contextmanager
+def _quiet_absl(enabled: bool):
+  """Orbax warns on every read-only open ("Given directory is read only",
+  about a writable directory): noise for `load_agent` users."""
+  logger = logging.getLogger("absl")
+  level = logger.level
+  if enabled:
+    logger.setLevel(logging.ERROR)
+  try:
+    yield
+  finally:
+    logger.setLevel(level)
+
+
 class Checkpointer:
   """Saves and restores run states under `<workdir>/checkpoints`."""
 
   def __init__(self, directory: str, *, max_to_keep: int = 3, read_only: bool = False):
     self.directory = os.path.abspath(directory)
-    options = ocp.CheckpointManagerOptions(
-        max_to_keep=None if read_only else max_to_keep, create=not read_only,
-        read_only=read_only,
-        enable_async_checkpointing=False, cleanup_tmp_directories=not read_only)
     try:
-      self._manager = ocp.CheckpointManager(
-          self.directory, options=options,
-          item_handlers={"params": ocp.StandardCheckpointHandler(),
-                         "state": ocp.StandardCheckpointHandler(),
-                         "meta": ocp.JsonCheckpointHandler()})
+      with _quiet_absl(read_only):
+        options = ocp.CheckpointManagerOptions(
+            max_to_keep=None if read_only else max_to_keep, create=not read_only,
+            read_only=read_only,
+            enable_async_checkpointing=False, cleanup_tmp_directories=not read_only)
+        self._manager = ocp.CheckpointManager(
+            self.directory, options=options,
+            item_handlers={"params": ocp.StandardCheckpointHandler(),
+                           "state": ocp.StandardCheckpointHandler(),
+                           "meta": ocp.JsonCheckpointHandler()})
     except Exception as e:  # orbax raises many types for an unusable directory
       raise CheckpointError(f"cannot open checkpoints in {self.directory}: {e}") from e
 
@@ -139,6 +158,16 @@ def resolve(path: str) -> tuple[str, int]:
   return directory, step
 
 
+def restore_params_locally(directory: str, step: int, shapes: Any) -> Any:
+  """A checkpoint's params on one local device, whatever mesh saved them: a
+  checkpoint from many devices opens on a laptop. `shapes`: a pytree of
+  jax.ShapeDtypeStruct (no sharding needed)."""
+  local = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  template = jax.tree.map(
+      lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=local), shapes)
+  return Checkpointer(directory, read_only=True).restore_params(step, template)
+
+
 # ---------------------------------------------------------------------------
 # Runs: what every training loop saves and how it resumes.
 
@@ -155,7 +184,7 @@ def save_run(ckpt: Checkpointer, *, algorithm: str, config: Any, state: Any, par
 
 def check_compatible(stored: dict, config: Any, algorithm: str, where: str) -> list[str]:
   """Raises CheckpointError if the stored run cannot continue as `config`
-  (another algorithm, or a field in `type(config).SHAPE_FIELDS` differs);
+  (another algorithm, or a field marked `shape` in its config class differs);
   returns the names of other fields that differ (the run continues, but is
   no longer a bit-exact continuation)."""
   import dataclasses
@@ -166,7 +195,7 @@ def check_compatible(stored: dict, config: Any, algorithm: str, where: str) -> l
   current = dataclasses.asdict(config)
   # Fields added after a checkpoint was written take their defaults.
   saved = {**dataclasses.asdict(type(config)()), **stored["config"]}
-  for name in type(config).SHAPE_FIELDS:
+  for name in config_lib.shape_fields(type(config)):
     if saved.get(name) != current[name]:
       raise CheckpointError(
           f"{where} was trained with --{name.replace('env_id', 'env')}={saved.get(name)}, "

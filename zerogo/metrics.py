@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 
@@ -41,12 +42,14 @@ class MetricsWriter:
     if not self.active:
       return
     row = {"iteration": int(step), "time": time.time()}
-    row.update({k: float(v) for k, v in scalars.items()})
+    # NaN and infinity are not JSON: such a value is written as null.
+    row.update({k: float(v) if math.isfinite(float(v)) else None for k, v in scalars.items()})
     self._jsonl.write(json.dumps(row) + "\n")
     self._jsonl.flush()
     if self._tb is not None:
-      for k, v in scalars.items():
-        self._tb.add_scalar(k, float(v), int(step))
+      for k, v in row.items():
+        if k not in ("iteration", "time") and v is not None:
+          self._tb.add_scalar(k, v, int(step))
       self._tb.flush()
 
   def close(self) -> None:

@@ -48,6 +48,19 @@ def global_index(local_size: int) -> jax.Array:
   return jax.lax.axis_index(DATA) * local_size + jnp.arange(local_size)
 
 
+def global_keys(key: jax.Array, local_size: int) -> jax.Array:
+  """One key per row of this device's shard [local_size], `key` with the
+  row's *global* index folded in (in shard_map): the one way every
+  algorithm keys per-game and per-env randomness, so the numbers do not
+  depend on how many devices share the rows."""
+  return jax.vmap(jax.random.fold_in, (None, 0))(key, global_index(local_size))
+
+
+def total(x: jax.Array) -> jax.Array:
+  """The sum of `x` over this shard and every other device's (in shard_map)."""
+  return jax.lax.psum(x.sum(), DATA)
+
+
 def replicate(tree: Any, mesh) -> Any:
   return jax.device_put(tree, NamedSharding(mesh, REPLICATED))
 

@@ -125,7 +125,7 @@ def plan(launcher: str, flagfile: str, axes, num_seeds: int, base_seed: int,
                    else [f"--seed={seeds[0]}"])
       command = (sys.executable, script, f"--flagfile={os.path.abspath(flagfile)}",
                  *extra_args, *point_args, *seed_args, f"--workdir={workdir}",
-                 "--noprogress")
+                 "--noprogress", "--nosummary")  # the sweep scores every agent itself
       units.append(Unit(name, point, seeds, vmapped, workdir, command))
   return units
 
@@ -202,10 +202,10 @@ def run_unit(unit: Unit, protocol: Protocol) -> dict:
     raise RuntimeError(f"run {unit.name} was stopped by SIGTERM and saved; run the sweep "
                        "again to continue it")
   rows = metrics_lib.read_jsonl(os.path.join(unit.workdir, "metrics.jsonl"))
-  import zerogo
+  import agents
   finals, metric = [], ""
   for i, seed in enumerate(unit.seeds):
-    agent = zerogo.load_agent(unit.workdir, num_simulations=protocol.num_simulations,
+    agent = agents.load_agent(unit.workdir, num_simulations=protocol.num_simulations,
                               seed_index=i if unit.vmapped else 0)
     metric, value = evaluate(agent, protocol, seed)
     finals.append(value)

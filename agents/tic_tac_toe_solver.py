@@ -1,0 +1,171 @@
+"""Exact tic-tac-toe solver and every reachable position as pgx states.
+
+It knows the rules independently of pgx (and of `agents.baselines`'s
+minimax table) and uses pgx only to build the states an agent is asked to
+play from, so it is a reference for the learning test and for the summary
+`launch/selfplay.py` prints at the end of a tic-tac-toe run.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+LINES = [(0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8),
+         (0, 4, 8), (2, 4, 6)]
+
+
+def _won(cells: tuple) -> bool:
+  return any(all(cells[i] for i in line) for line in LINES)
+
+
+@functools.lru_cache(maxsize=None)
+def value(mine: tuple, theirs: tuple) -> int:
+  """Game value (+1 win, 0 draw, -1 loss) for the player to move."""
+  if _won(theirs):
+    return -1
+  empty = [i for i in range(9) if not mine[i] and not theirs[i]]
+  if not empty:
+    return 0
+  return max(-value(theirs, mine[:i] + (True,) + mine[i + 1:]) for i in empty)
+
+
+def action_values(mine: tuple, theirs: tuple) -> dict[int, int]:
+  empty = [i for i in range(9) if not mine[i] and not theirs[i]]
+  return {i: -value(theirs, mine[:i] + (True,) + mine[i + 1:]) for i in empty}
+
+
+def optimal_actions(observation: np.ndarray) -> set[int]:
+  """observation: pgx tic_tac_toe [3, 3, 2], channel 0 = player to move."""
+  mine = tuple(bool(x) for x in observation[..., 0].reshape(-1))
+  theirs = tuple(bool(x) for x in observation[..., 1].reshape(-1))
+  values = action_values(mine, theirs)
+  best = max(values.values())
+  return {a for a, v in values.items() if v == best}
+
+
+def reachable_states(env):
+  """All distinct non-terminal positions reachable from the start, as one
+  batched pgx state (both first-mover assignments are covered). Cached per
+  game: several callers ask for them."""
+  return _reachable_states(env.id)
+
+
+def _padded(tree, size: int):
+  """`tree`'s rows repeated up to `size` rows: one compiled step per size."""
+  n = jax.tree.leaves(tree)[0].shape[0]
+  idx = np.minimum(np.arange(size), n - 1)
+  return jax.tree.map(lambda x: x[idx], tree)
+
+
+@functools.lru_cache(maxsize=None)
+def _reachable_states(env_id):
+  import envs
+  env = envs.make(env_id)
+  step = jax.jit(jax.vmap(env.step))
+  # The search runs on host copies (NumPy indexing compiles nothing); only
+  # the batched step runs in JAX, on power-of-two batches.
+  frontier = jax.device_get(jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(0), 2)))
+  seen, kept = set(), []
+  while frontier.current_player.shape[0]:
+    obs = np.asarray(frontier.observation)
+    live = ~np.asarray(frontier.terminated)
+    # Observations are from the mover's side, so they identify a position.
+    fresh = []
+    for i, o in enumerate(obs):
+      if live[i] and o.tobytes() not in seen:
+        seen.add(o.tobytes())
+        fresh.append(i)
+    if not fresh:
+      break
+    idx = np.array(fresh)
+    frontier = jax.tree.map(lambda x: x[idx], frontier)
+    kept.append(frontier)
+    legal = np.asarray(frontier.legal_action_mask)
+    rows, actions = np.nonzero(legal)
+    size = 1 << int(len(rows) - 1).bit_length()  # a power of two: few compilations
+    parents = _padded(jax.tree.map(lambda x: x[rows], frontier), size)
+    actions = np.resize(actions, size).astype(np.int32)
+    children = step(parents, jnp.asarray(actions), jax.random.split(jax.random.PRNGKey(1), size))
+    frontier = jax.tree.map(lambda x: x[:len(rows)], jax.device_get(children))
+  return jax.tree.map(lambda *xs: jnp.asarray(np.concatenate(xs)), *kept)
+
+
+CHUNK = 512
+
+
+def act_in_chunks(agent, states, key) -> np.ndarray:
+  """Agent moves for any number of states, in fixed-size (padded) chunks so
+  the agent compiles once."""
+  act = _compiled(agent)
+  n = states.current_player.shape[0]
+  states = jax.device_get(states)
+  out = []
+  for start in range(0, n, CHUNK):
+    part = _padded(jax.tree.map(lambda x: x[start:start + CHUNK], states), CHUNK)
+    out.append(np.asarray(act(agent.params, part, jax.random.fold_in(key, start))))
+  return np.concatenate(out)[:n]
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(agent):
+  return jax.jit(agent.apply)
+
+
+def agent_moves(agent, states, key=jax.random.PRNGKey(0)) -> dict[bytes, int]:
+  """The agent's move in each of `states`, keyed by the position's
+  observation bytes (what `optimal_move_rate` and `games_against_minimax`
+  take, so a caller asking for both searches every position once)."""
+  actions = act_in_chunks(agent, states, key)
+  obs = np.asarray(states.observation)
+  return {o.tobytes(): int(a) for o, a in zip(obs, actions)}
+
+
+def optimal_move_rate(agent, states, key=jax.random.PRNGKey(0), moves=None) -> float:
+  """Fraction of `states` where `agent` plays a minimax-optimal move."""
+  moves = agent_moves(agent, states, key) if moves is None else moves
+  obs = np.asarray(states.observation)
+  good = sum(moves[o.tobytes()] in optimal_actions(o) for o in obs)
+  return good / len(obs)
+
+
+def _observation(mine: tuple, theirs: tuple) -> np.ndarray:
+  return np.stack([np.array(mine), np.array(theirs)], -1).reshape(3, 3, 2)
+
+
+def games_against_minimax(agent, env, key=jax.random.PRNGKey(0), moves=None) -> list[float]:
+  """Plays `agent` against exact minimax from both seats, following *every*
+  minimax-optimal reply (the agent plays its one move per position, as
+  `agent_moves` gives it). Returns the agent's result (+1/0/-1) in every
+  distinct game; an illegal move by the agent loses."""
+  if moves is None:
+    moves = agent_moves(agent, reachable_states(env), key)
+  results = []
+
+  def play(mine: tuple, theirs: tuple, agent_to_move: bool) -> None:
+    # Position from the mover's side; `theirs` just moved.
+    sign = 1.0 if agent_to_move else -1.0
+    if _won(theirs):
+      results.append(-sign)
+      return
+    empty = [i for i in range(9) if not mine[i] and not theirs[i]]
+    if not empty:
+      results.append(0.0)
+      return
+    if agent_to_move:
+      choices = [moves[_observation(mine, theirs).tobytes()]]
+      if choices[0] not in empty:
+        results.append(-1.0)
+        return
+    else:
+      choices = sorted(optimal_actions(_observation(mine, theirs)))
+    for a in choices:
+      play(theirs, mine[:a] + (True,) + mine[a + 1:], not agent_to_move)
+
+  empty = (False,) * 9
+  for agent_first in (True, False):
+    play(empty, empty, agent_first)
+  return results

@@ -1,0 +1,152 @@
+"""The one host loop: drives any `zerogo.trainer.Trainer` from its workdir.
+
+Resume or init, progress bar with ETA, metrics.jsonl + TensorBoard,
+periodic evaluation, SIGTERM, `time_budget_s`, `stop_at`, checkpoints. A
+non-finite loss stops the run before anything of that update is written or
+saved, so the latest checkpoint stays the last good one. The loop only
+moves a few scalars per call to the host.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+
+import jax
+import numpy as np
+
+from zerogo import checkpoint, metrics as metrics_lib, preemption, sharding
+from zerogo.config import field
+
+
+class NonFiniteLoss(ValueError):
+  """Training diverged; nothing of the diverged update was saved."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+  """How a run is driven (not what it learns). Intervals count updates
+  (AlphaZero: iterations)."""
+  workdir: str = field("", "Directory for checkpoints, metrics and flags.txt; an existing "
+                       "one is resumed.")
+  checkpoint_every: int = field(10, "Save every this many iterations (and at the end).",
+                                minimum=1)
+  max_checkpoints: int = field(3, "Checkpoints kept in <workdir>/checkpoints.", minimum=1)
+  log_every: int = field(1, "Write metrics every this many updates.", minimum=1)
+  eval_every: int = field(10, "Evaluate every this many iterations (0: never).", minimum=0)
+  eval_games: int = field(64, "Games per opponent (or one-player episodes) in each "
+                          "evaluation.", minimum=1)
+  eval_uct_simulations: int = field(100, "Simulations of the random-rollout UCT opponent "
+                                    "in evaluations (0: random opponent only).", minimum=0)
+  progress: bool = field(True, "Show a progress bar with ETA.")
+  stop_at: int | None = field(None, "Save and stop after this iteration (for time-sliced "
+                              "jobs); run again to continue.", minimum=1)
+  time_budget_s: float | None = field(
+      None, "Save and stop at the first iteration boundary after this many seconds of "
+      "training (compilation included, evaluation not; summed over restarts): "
+      "fixed-wall-clock comparisons, e.g. launch/ablate.py.", above=0)
+  flags_text: str = ""                # resolved flags: <workdir>/flags.txt, checkpoints
+
+
+def save(ckpt: checkpoint.Checkpointer, trainer, state, updates_done: int,
+         flags_text: str = "") -> None:
+  """Saves the run state, its params and what rebuilds the network."""
+  checkpoint.save_run(ckpt, algorithm=trainer.algorithm, config=trainer.config, state=state,
+                      params=trainer.params(state), iteration=updates_done,
+                      flags_text=flags_text)
+
+
+def _losses_finite(chunk: dict) -> bool:
+  return bool(np.isfinite(np.asarray(chunk["loss"])).all())
+
+
+def _postfix(scalars: dict) -> dict:
+  shown = ("loss", "episode_return", "eval/episode_return", "eval/random_win_rate",
+           "eval/uct_win_rate")
+  return {k.split("/")[-1]: f"{v:.3g}" for k, v in scalars.items() if k in shown}
+
+
+def run(trainer, options: RunOptions):
+  """Trains until `trainer.num_updates`, resuming from the workdir's latest
+  checkpoint if there is one. Returns the final run state. Raises
+  `preemption.Preempted` after saving on SIGTERM, `NonFiniteLoss` when the
+  loss diverges (nothing of that update saved)."""
+  workdir = os.path.abspath(options.workdir)
+  ckpt = checkpoint.Checkpointer(checkpoint.checkpoint_dir(workdir),
+                                 max_to_keep=options.max_checkpoints)
+  state = checkpoint.resume_or_init(ckpt, algorithm=trainer.algorithm, config=trainer.config,
+                                    init=trainer.init, abstract_state=trainer.abstract_state)
+  # Written only now, once the workdir accepted this run: a refused resume
+  # leaves the flags.txt that resumes the stored run.
+  if options.flags_text and jax.process_index() == 0:
+    with open(os.path.join(workdir, "flags.txt"), "w") as f:
+      f.write(options.flags_text + "\n")
+  start = trainer.updates_done(state)
+  total = trainer.num_updates
+  last = total if options.stop_at is None else min(options.stop_at, total)
+  per_call = trainer.updates_per_step
+  if (last - start) % per_call:
+    raise ValueError(f"--updates_per_call={per_call} must divide the updates left "
+                     f"({last - start})")
+
+  writer = metrics_lib.MetricsWriter(workdir, resume_from=start)
+  evaluate = (trainer.evaluator(games=options.eval_games,
+                                uct_simulations=options.eval_uct_simulations)
+              if options.eval_every > 0 else None)
+  scale = trainer.progress_per_update
+  bar = metrics_lib.progress_bar(total * scale, initial=start * scale,
+                                 desc=f"{trainer.algorithm} {trainer.config.env_id}",
+                                 enabled=options.progress, unit=trainer.progress_unit)
+  started, pending = time.time(), []
+  clock = metrics_lib.TrainClock(writer.previous_train_s, options.time_budget_s)
+  preempted_at = None
+  try:
+    with preemption.SigtermWatch() as watch:
+      for done in range(start + per_call, last + 1, per_call):
+        if clock.out_of_time:  # a resumed run whose budget is already spent
+          break
+        clock.start()
+        state, chunk = trainer.step(state)
+        chunk = jax.device_get(chunk)
+        clock.stop()
+        if not _losses_finite(chunk):
+          raise NonFiniteLoss(
+              f"the loss became {np.asarray(chunk['loss']).ravel()[-1]} at "
+              f"{trainer.update_name} {done}; "
+              "nothing of it was saved (the latest checkpoint is the last good one): lower "
+              "--learning_rate and run again with the same --workdir")
+        pending.append(chunk)
+        # Agreed over processes: every process must stop at the same update.
+        stop, out_of_time = watch.poll(clock.out_of_time)
+        final = done == last or out_of_time or stop
+
+        def due(every: int) -> bool:
+          return final or (every > 0 and done % every < per_call)
+
+        if due(options.log_every) or (evaluate and due(options.eval_every)):
+          scalars = trainer.summarise(pending, done)
+          pending = []
+          scalars["train_s"] = clock.seconds
+          scalars["elapsed_s"] = time.time() - started
+          if evaluate and due(options.eval_every):
+            # Every process evaluates its own copy of the params, so none sits
+            # idle at the next collective long enough to hit a barrier timeout.
+            scalars.update(evaluate(sharding.local_copy(trainer.params(state)), done))
+          writer.write(done, scalars)
+          bar.set_postfix(_postfix(scalars), refresh=False)
+        if due(options.checkpoint_every):
+          save(ckpt, trainer, state, done, options.flags_text)
+        bar.update(per_call * scale)
+        if stop:
+          preempted_at = done
+        if out_of_time or stop:
+          break
+  finally:
+    bar.close()
+    writer.close()
+    ckpt.close()
+  if preempted_at is not None:
+    raise preemption.Preempted(f"SIGTERM: saved at {trainer.update_name} {preempted_at}; "
+                               "run the same command to continue")
+  return state

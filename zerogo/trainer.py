@@ -1,0 +1,119 @@
+"""The trainer contract every algorithm implements, and the pieces of its
+skeleton written once.
+
+A trainer owns one compiled, data-parallel program (`step`) that advances a
+run state by `updates_per_step` updates (AlphaZero: iterations; PPO:
+updates), and says how the host loop should read what comes out of it. The
+host loop (`zerogo.loop.run`) drives any trainer: resume or init, progress,
+metrics, evaluation, SIGTERM, time budget, checkpoints. `make_train` runs
+one in memory, without any of that (tests, sweeps, notebooks).
+
+A new algorithm is one module in `agents/` with a frozen config dataclass
+(fields from `zerogo.config.field`) and a class satisfying `Trainer`, whose
+step is a `CompiledStep`; plus a thin launcher.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar, Protocol, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from zerogo import sharding
+
+
+class Trainer(Protocol):
+  """What the host loop, checkpoints and `load_agent` need of an algorithm."""
+
+  algorithm: ClassVar[str]        # stored in checkpoints; load_agent dispatches on it
+  config: Any                     # frozen dataclass; its `shape` fields fix checkpoints
+  mesh: jax.sharding.Mesh
+  env: Any
+  network: Any
+  update_name: str                # what one update is called ("iteration", "update")
+  updates_per_step: int           # updates one `step` call performs
+  num_updates: int                # updates of the whole run
+  progress_unit: str              # what the progress bar counts ("it", "step")
+  progress_per_update: int        # progress units per update
+
+  def init(self, key: jax.Array | None = None) -> Any:
+    """The placed run state before the first update."""
+
+  def step(self, state: Any) -> tuple[Any, dict]:
+    """`updates_per_step` updates: one compiled program (a `CompiledStep`).
+    Metric leaves have a leading axis of `updates_per_step`."""
+
+  def abstract_state(self) -> Any:
+    """Shapes, dtypes and shardings of the run state (checkpoint restores)."""
+
+  def updates_done(self, state: Any) -> int:
+    """Updates the state has been through."""
+
+  def params(self, state: Any) -> Any:
+    """What a checkpoint stores as `params` and evaluation plays with."""
+
+  def summarise(self, chunks: Sequence[dict], updates_done: int) -> dict[str, float]:
+    """Host scalars for metrics.jsonl from the host copies of several
+    `step` metrics (concatenated on the update axis); must include `loss`."""
+
+  def evaluator(self, *, games: int, uct_simulations: int) -> Callable[[Any, int], dict]:
+    """`evaluate(params, updates_done) -> {"eval/...": float}`."""
+
+
+class CompiledStep:
+  """jit(shard_map(body)) with the state donated and a retrace guard.
+
+  `body(state) -> (state, metrics)` runs once per device on its shard;
+  metrics come back replicated. A second trace raises: one compilation
+  per trainer, since a retrace in the hot loop is a bug (an input changed
+  shape, dtype or sharding). Counted per instance, unlike
+  `chex.assert_max_traces`, which counts per code location.
+  """
+
+  def __init__(self, body: Callable, mesh, state_specs: Any, *, name: str):
+    self.num_traces = 0
+
+    def traced_once(state):
+      self.num_traces += 1
+      if self.num_traces > 1:
+        raise RuntimeError(f"the {name} step was traced again: an input changed shape, "
+                           "dtype or sharding between calls")
+      return body(state)
+
+    sharded = sharding.data_parallel(traced_once, mesh, in_specs=(state_specs,),
+                                     out_specs=(state_specs, sharding.REPLICATED))
+    self.jitted = jax.jit(sharded, donate_argnums=0)
+
+  def __call__(self, state):
+    return self.jitted(state)
+
+
+def concatenate(chunks: Sequence[Any]) -> Any:
+  """Metric chunks (host or device), joined on their leading update axis."""
+  return jax.tree.map(lambda *xs: np.concatenate([np.asarray(x) for x in xs]), *chunks)
+
+
+def mean_scalars(chunks: Sequence[dict]) -> dict[str, float]:
+  """Every metric averaged over the updates of `chunks`."""
+  return {k: float(np.mean(v)) for k, v in concatenate(chunks).items()}
+
+
+def make_train(trainer: Trainer) -> Callable:
+  """`train(key=None) -> (state, metrics [num_updates, ...])`: the whole run
+  in one call, without checkpoints or logging. Each `step` is one compiled
+  program (compiled once); the loop over them is on the host."""
+  if trainer.num_updates % trainer.updates_per_step:
+    raise ValueError(f"updates_per_step={trainer.updates_per_step} must divide the "
+                     f"{trainer.num_updates} updates")
+
+  def train(key: jax.Array | None = None):
+    state = trainer.init(key)
+    chunks = []
+    for _ in range(trainer.num_updates // trainer.updates_per_step):
+      state, metrics = trainer.step(state)
+      chunks.append(metrics)
+    return state, jax.tree.map(lambda *xs: jnp.concatenate(xs), *chunks)
+
+  return train
