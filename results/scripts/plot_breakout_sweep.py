@@ -1,7 +1,8 @@
-"""Plots the GPU Breakout-MinAtar PPO sweep (results/runs/gpu_breakout_sweep.jsonl):
+"""Plots the GPU Breakout-MinAtar PPO sweep (results/ppo_minatar/gpu_sweep.jsonl):
 training episode return, mean of the 2 vmapped seeds, against env steps, one line per config.
 
-  python results/plot_breakout_sweep.py results/runs/gpu_breakout_sweep.jsonl results/ppo_breakout_gpu.png
+  python results/scripts/plot_breakout_sweep.py results/ppo_minatar/gpu_sweep.jsonl \
+      results/ppo_minatar/gpu_sweep.png
 """
 
 import collections
@@ -11,6 +12,8 @@ import sys
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from plotting import save  # noqa: E402  (beside this script)
 
 
 def main(src: str, out: str) -> None:
@@ -27,12 +30,9 @@ def main(src: str, out: str) -> None:
     ax.axhline(y, color="grey", ls=":", lw=1)
   ax.axvline(2, color="grey", ls=":", lw=1)
   ax.axvline(10, color="grey", ls=":", lw=1)
-  ax.set_xlabel("environment steps (millions)")
   ax.set_ylabel("training episode return (mean of 2 seeds)")
   ax.set_title("Breakout-MinAtar, sticky 0.1, PPO sweep on one H100")
-  ax.legend(fontsize=7, ncol=2)
-  fig.tight_layout()
-  fig.savefig(out, dpi=90)
+  save(fig, [ax], out, "environment steps (millions)", fontsize=7, ncol=2)
 
 
 if __name__ == "__main__":

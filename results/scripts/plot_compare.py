@@ -3,9 +3,11 @@
 UCT as points. `--minutes` puts training minutes (train_s) on the x axis
 instead of iterations, to compare recipes whose iterations cost differently.
 
-  python results/plot_compare.py results/c4_torsos.png \\
-      mlp=results/runs/connect_four_mlp_metrics.jsonl \\
-      patch_mlp=results/runs/c4_ablation_patch_metrics.jsonl
+  python results/scripts/plot_compare.py results/alphazero_connect_four/torsos.png \\
+      mlp=results/alphazero_connect_four/runs/mlp/metrics.jsonl \\
+      patch_mlp=results/alphazero_connect_four/runs/mlp_patch/metrics.jsonl
+
+results/alphazero_connect_four/README.md gives the commands of its figures.
 """
 
 import os
@@ -15,8 +17,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from zerogo import metrics  # noqa: E402  (the repository root, as the launchers do)
+from plotting import save  # noqa: E402  (beside this script)
 
 
 def smooth(values, window: int = 25):
@@ -42,11 +45,8 @@ def main(out: str, *runs: str, minutes: bool = False) -> None:
   titles = ("value loss (mean of 25)", "policy loss (mean of 25)", "win rate vs UCT (64 games)")
   for ax, title in zip(axes, titles):
     ax.set_title(title)
-    ax.set_xlabel("training minutes" if minutes else "iteration")
-    ax.legend(fontsize=8)
   axes[2].set_ylim(0, 1.02)
-  fig.tight_layout()
-  fig.savefig(out, dpi=90)
+  save(fig, axes, out, "training minutes" if minutes else "iteration", fontsize=8)
 
 
 if __name__ == "__main__":

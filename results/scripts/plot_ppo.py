@@ -1,14 +1,17 @@
 """Plots a PPO run's metrics.jsonl against environment steps: training
 episode return (every seed), greedy evaluation, entropy.
 
-  python results/plot_ppo.py results/runs/breakout_metrics.jsonl results/ppo_breakout.png
+  python results/scripts/plot_ppo.py results/ppo_connect_four/runs/connect_four_ppo/metrics.jsonl \
+      results/ppo_connect_four/curves.png
 
 Several runs side by side (training return averaged over seeds, greedy
 evaluation, entropy), one colour per run:
 
-  python results/plot_ppo.py --compare results/ppo_breakout_mirror.png \
-      flagfile=results/runs/ppo_breakout_cpu_10m_metrics.jsonl \
-      mirror=results/runs/ppo_breakout_mirror_10m_metrics.jsonl
+  python results/scripts/plot_ppo.py --compare results/ppo_minatar/mirror.png \
+      "no mirror=results/ppo_minatar/runs/mlp/metrics.jsonl" \
+      "mirror=results/ppo_minatar/runs/mirror/metrics.jsonl"
+
+results/ppo_minatar/README.md gives the commands of its figures.
 """
 
 import os
@@ -18,7 +21,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from zerogo import metrics  # noqa: E402  (the repository root, as the launchers do)
 from plotting import save  # noqa: E402  (beside this script)
 

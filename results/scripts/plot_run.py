@@ -1,6 +1,7 @@
 """Plots a run's metrics.jsonl: losses, game length and evaluation win rates.
 
-  python results/plot_run.py results/runs/connect_four_conv_metrics.jsonl results/connect_four_conv.png
+  python results/scripts/plot_run.py results/alphazero_connect_four/runs/conv/metrics.jsonl \
+      results/alphazero_connect_four/conv.png
 """
 
 import os
@@ -10,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from zerogo import metrics  # noqa: E402  (the repository root, as the launchers do)
 from plotting import save  # noqa: E402  (beside this script)
 

@@ -3,7 +3,9 @@ mean return, best episode, mean length and the share of episodes cut off by
 the time limit (gymnax: 1000 steps), either a ball looping without hitting
 bricks or an agent that survives the whole game (then its best is the cap).
 
-  python results/probe_breakout.py runs/breakout [--seed_index=1] [--episodes=64]
+  python results/scripts/probe_breakout.py runs/breakout [--seed_index=1] [--episodes=64]
+
+(results/ppo_minatar/README.md: greedy play with and without sticky actions.)
 """
 
 import dataclasses
@@ -13,7 +15,7 @@ import sys
 import jax
 from absl import app, flags
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 import zerogo  # noqa: E402  (the repository root, as the launchers do)
 from envs import minatar  # noqa: E402
 from zerogo import arena  # noqa: E402
@@ -34,7 +36,7 @@ def probe(agent, sticky: float, episodes: int) -> dict:
 
 def main(argv):
   if len(argv) != 2:
-    sys.exit("usage: python results/probe_breakout.py CHECKPOINT [--seed_index=N]")
+    sys.exit("usage: python results/scripts/probe_breakout.py CHECKPOINT [--seed_index=N]")
   if FLAGS.episodes < 1:
     sys.exit(f"--episodes must be at least 1, got {FLAGS.episodes}")
   try:

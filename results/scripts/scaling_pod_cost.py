@@ -1,7 +1,9 @@
 """What one AlphaZero iteration of the go_9x9 and go_19x19 flagfiles costs on
 a TPU v5e-256 pod: gradient all-reduce bytes against self-play compute.
 
-  python results/scaling_pod_cost.py   # prints the markdown table in scaling.md
+  python results/scripts/scaling_pod_cost.py   # the table in results/scaling/README.md
+
+Run from the repository root (it reads launch/configs/*.flags).
 
 Model (stated, not measured): network FLOPs from XLA's cost analysis of one
 forward pass; a Gumbel search of S simulations evaluates the network S + 1
@@ -16,7 +18,7 @@ bookkeeping and input pipelines are not counted: real self-play is slower.
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
