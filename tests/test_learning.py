@@ -28,7 +28,7 @@ def test_tic_tac_toe_flagfile_learns_minimax_play(tmp_path):
   # rate is deterministic per library build and thread count but tens of the
   # 4520 positions move between them (50 iterations: 99.12% on 2026-11-24,
   # 98.92% on 2026-12-01), so the bar keeps a margin; the exactness claim is
-  # the no-loss check below (results/alphazero_tic_tac_toe.md).
+  # the no-loss check below (results/alphazero_tic_tac_toe/README.md).
   assert rate >= 0.98
 
   results = ttt_solver.games_against_minimax(agent, env)
