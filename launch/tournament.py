@@ -195,47 +195,26 @@ class Tournament:
       bar.update(1)
 
 
-def _standings(names, games, anchor, command) -> tuple[str, dict]:
-  from zerogo import arena
-  triples = [(g["first"], g["second"], g["score_first"]) for g in games]
-  table = arena.elo_table(names, triples, anchor, FLAGS.anchor_elo,
-                          num_bootstrap=FLAGS.bootstrap, seed=FLAGS.seed)
-  matrix = arena.results_matrix(names, triples)
-  order = sorted(names, key=lambda p: -table[p]["elo"])
+def _standings(names, games, anchor, command) -> str:
   import jax
+  from zerogo import ratings
+  triples = [(g["first"], g["second"], g["score_first"]) for g in games]
+  table = ratings.elo_table(names, triples, anchor, FLAGS.anchor_elo,
+                            num_bootstrap=FLAGS.bootstrap, seed=FLAGS.seed)
+  matrix = ratings.results_matrix(names, triples)
   lines = [f"# Tournament: {FLAGS.env}", "", "Command:", "", f"    {command}", "",
            f"{len(games)} games, {FLAGS.games_per_pair} per pairing ({FLAGS.schedule}), "
            f"colours alternated. Machine: {platform.machine()}, {os.cpu_count()} CPUs, "
            f"JAX {jax.__version__} on {jax.devices()[0].device_kind}. "
-           f"Date: {time.strftime('%Y-%m-%d')}.", "",
-           "| rank | player | Elo | 95% CI | Elo above next (95% CI) | games | score |",
-           "| --- | --- | --- | --- | --- | --- | --- |"]
-  for rank, p in enumerate(order, 1):
-    row = table[p]
-    lo, hi = row["ci95"]
-    gap = ""
-    if "gap_ci95" in row:
-      below = order[rank]
-      glo, ghi = row["gap_ci95"]
-      gap = f"{row['elo'] - table[below]['elo']:+.0f} ({glo:+.0f} .. {ghi:+.0f})"
-    lines.append(f"| {rank} | `{p}` | {row['elo']:.0f} | {lo:.0f} .. {hi:.0f} | {gap} | "
-                 f"{row['games']} | {100 * row['score']:.1f}% |")
-  lines += ["", f"Elo: Bradley-Terry maximum likelihood over all games (draws count "
-            f"half), anchored at `{anchor}` = {FLAGS.anchor_elo:g}; 95% CI: percentiles of "
-            f"{FLAGS.bootstrap} bootstrap resamples of the games within each pairing "
-            f"(\"Elo above next\": the same for the difference to the next-ranked player; "
-            f"an interval above 0 separates the two).", "",
-            "## Results (row against column: wins-draws-losses)", "",
-            "| | " + " | ".join(f"`{p}`" for p in order) + " |",
-            "| --- |" + " --- |" * len(order)]
-  for p in order:
-    cells = ["" if p == q else "-".join(map(str, matrix[(p, q)])) for q in order]
-    lines.append(f"| `{p}` | " + " | ".join(cells) + " |")
+           f"Date: {time.strftime('%Y-%m-%d')}.", ""]
+  lines += ratings.standings_lines(names, table, matrix, anchor=anchor,
+                                   anchor_rating=FLAGS.anchor_elo,
+                                   num_bootstrap=FLAGS.bootstrap)
   disagreements = [g for g in games if g.get("score_disagreements")]
   if any("engine_scores" in g for g in games):
     lines += ["", f"Score disagreements with engines' own counts: {len(disagreements)} "
               f"of {sum('engine_scores' in g for g in games)} games (see games.jsonl)."]
-  return "\n".join(lines) + "\n", table
+  return "\n".join(lines) + "\n"
 
 
 def main(argv):
@@ -271,7 +250,7 @@ def main(argv):
       tour.close()
     command = "python launch/tournament.py " + " ".join(
         shlex.quote(a) for a in sys.argv[1:])
-    text, table = _standings(names, tour.games, anchor, command)
+    text = _standings(names, tour.games, anchor, command)
     with open(os.path.join(FLAGS.out, "standings.md"), "w") as f:
       f.write(text)
     print(text)
