@@ -102,14 +102,14 @@ FLAGS = flags.FLAGS
 SUBCOMMANDS = ("envs", "selfplay", "learner", "ppo", "iteration")
 
 
-def _best_stepping(step, state) -> float:
-  """Best-of-`--repeats` seconds of one `state, metrics = step(state)` call
+def _best_stepping(step, state, *, repeats: int) -> float:
+  """Best-of-`repeats` seconds of one `state, metrics = step(state)` call
   (a training step that consumes its state), after a warm-up call."""
   import jax
   state, _ = step(state)  # compile + warm-up
   jax.block_until_ready(state)
   best = float("inf")
-  for _ in range(max(FLAGS.repeats, 1)):
+  for _ in range(max(repeats, 1)):
     start = time.perf_counter()
     state, _ = step(state)
     jax.block_until_ready(state)
@@ -117,9 +117,10 @@ def _best_stepping(step, state) -> float:
   return best
 
 
-def _best_time(fn, *args):
-  """Best-of-`--repeats` seconds of `fn(*args)` after a warm-up call."""
-  return _interleaved_best([fn], [args])[0]
+def _best_time(fn, *args, repeats: int, min_sample_s: float) -> float:
+  """Best-of-`repeats` seconds of `fn(*args)` after a warm-up call (see
+  `_interleaved_samples`)."""
+  return _interleaved_best([fn], [args], repeats=repeats, min_sample_s=min_sample_s)[0]
 
 
 def machine() -> dict:
@@ -162,8 +163,10 @@ def bench_selfplay() -> dict:
   states = jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(1), batch))
   # Measure from mid-game positions, not only the empty board.
   states, _ = play(params, states, jax.random.PRNGKey(2))
-  selfplay_s = _best_time(play, params, states, jax.random.PRNGKey(3))
-  eval_s = _best_time(evaluate, params, states)
+  selfplay_s = _best_time(play, params, states, jax.random.PRNGKey(3), repeats=FLAGS.repeats,
+                          min_sample_s=FLAGS.min_sample_s)
+  eval_s = _best_time(evaluate, params, states, repeats=FLAGS.repeats,
+                      min_sample_s=FLAGS.min_sample_s)
   positions_per_s = batch * FLAGS.moves / selfplay_s
   simulations_per_s = positions_per_s * FLAGS.num_simulations
   evaluations_per_s = batch / eval_s
@@ -188,7 +191,7 @@ def bench_ppo() -> dict:
                          torso=FLAGS.torso, hidden=FLAGS.hidden,
                          total_steps=FLAGS.num_envs * FLAGS.num_steps * 1000)
   trainer = ppo.PPO(config, updates_per_step=FLAGS.updates)
-  best = _best_stepping(trainer.step, trainer.init())
+  best = _best_stepping(trainer.step, trainer.init(), repeats=FLAGS.repeats)
   train_steps_per_s = FLAGS.updates * config.steps_per_update / best
 
   env, n = trainer.env, config.num_envs
@@ -197,7 +200,8 @@ def bench_ppo() -> dict:
   raw = _random_steps(lambda s, a, k: jax.vmap(game.step)(s, a, k)[0],
                       lambda s: s.legal_action_mask, n, config.num_steps)
   states = jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(0), n))
-  raw_s = _best_time(raw, states, jax.random.PRNGKey(1))
+  raw_s = _best_time(raw, states, jax.random.PRNGKey(1), repeats=FLAGS.repeats,
+                     min_sample_s=FLAGS.min_sample_s)
   raw_steps_per_s = n * config.num_steps / raw_s
   return {"bench": "ppo", "env": FLAGS.env, "num_envs": n, "num_steps": FLAGS.num_steps,
           "num_epochs": FLAGS.num_epochs, "num_minibatches": FLAGS.num_minibatches,
@@ -225,11 +229,12 @@ def _random_steps(step, legal_mask, num_envs: int, num_steps: int):
   return run
 
 
-def _interleaved_samples(fns: list, args: list) -> list[list[float]]:
-  """`--repeats` timed samples (seconds per call) of each function, taken in
+def _interleaved_samples(fns: list, args: list, *, repeats: int,
+                         min_sample_s: float) -> list[list[float]]:
+  """`repeats` timed samples (seconds per call) of each function, taken in
   turns - each round starts at the next function, so no variant always runs
   first - so that machine noise hits every variant alike. A sample times as
-  many back-to-back calls as fill `--min_sample_s`, so that millisecond-long
+  many back-to-back calls as fill `min_sample_s`, so that millisecond-long
   calls are not measured at the mercy of one scheduler tick."""
   import jax
 
@@ -240,10 +245,10 @@ def _interleaved_samples(fns: list, args: list) -> list[list[float]]:
 
   for fn, a in zip(fns, args):
     jax.block_until_ready(fn(*a))  # compile + warm-up
-  calls = [max(1, math.ceil(FLAGS.min_sample_s / max(once(fn, a), 1e-6)))
+  calls = [max(1, math.ceil(min_sample_s / max(once(fn, a), 1e-6)))
            for fn, a in zip(fns, args)]
   samples = [[] for _ in fns]
-  for r in range(max(FLAGS.repeats, 1)):
+  for r in range(max(repeats, 1)):
     for j in range(len(fns)):
       i = (r + j) % len(fns)
       start = time.perf_counter()
@@ -255,9 +260,11 @@ def _interleaved_samples(fns: list, args: list) -> list[list[float]]:
   return samples
 
 
-def _interleaved_best(fns: list, args: list) -> list[float]:
+def _interleaved_best(fns: list, args: list, *, repeats: int,
+                      min_sample_s: float) -> list[float]:
   """Best of `_interleaved_samples` per function."""
-  return [min(s) for s in _interleaved_samples(fns, args)]
+  return [min(s) for s in _interleaved_samples(fns, args, repeats=repeats,
+                                                min_sample_s=min_sample_s)]
 
 
 def _paired_ratio(samples: list[float], reference: list[float]) -> float:
@@ -316,7 +323,8 @@ def bench_envs() -> list[dict]:
     key = jax.random.PRNGKey(1)
     game_t, stats_t, raw_t = _interleaved_samples(
         [game_run, stats_run, raw_run],
-        [(jax.vmap(game.init)(keys), key), (jax.vmap(stats.init)(keys), key), (raw_carry, key)])
+        [(jax.vmap(game.init)(keys), key), (jax.vmap(stats.init)(keys), key), (raw_carry, key)],
+        repeats=FLAGS.repeats, min_sample_s=FLAGS.min_sample_s)
     rows.append({"bench": "envs", "env": name, "reference": lib, "num_envs": n,
                  "num_steps": t, "repeats": len(raw_t),
                  "steps_per_s": round(n * t / min(game_t), 1),
@@ -370,7 +378,8 @@ def bench_learner() -> dict:
   sgd = jax.jit(sharding.data_parallel(steps, mesh, in_specs=(R, S), out_specs=R))
   forward = jax.jit(lambda p, x: network.apply(p, x))
   sgd_s, forward_s = _interleaved_best([sgd, forward],
-                                       [(train, batch), (params, batch.observation)])
+                                       [(train, batch), (params, batch.observation)],
+                                       repeats=FLAGS.repeats, min_sample_s=FLAGS.min_sample_s)
   sgd_steps_per_s = FLAGS.sgd_steps / sgd_s
   return {"bench": "learner", "env": FLAGS.env, "train_batch_size": batch_size,
           "num_channels": FLAGS.num_channels, "num_blocks": FLAGS.num_blocks, "bf16": bf16,
@@ -395,7 +404,7 @@ def bench_iteration() -> dict:
       bf16=_common.resolve_bf16(FLAGS.bf16), train_batch_size=FLAGS.train_batch_size,
       sgd_steps_per_iteration=FLAGS.sgd_steps, replay_rows=max(FLAGS.moves, 8))
   az = alphazero.AlphaZero(config)
-  best = _best_stepping(az.step, az.init())
+  best = _best_stepping(az.step, az.init(), repeats=FLAGS.repeats)
   return {"bench": "iteration", "env": FLAGS.env, "selfplay_batch_size": config.selfplay_batch_size,
           "unroll_length": config.unroll_length, "num_simulations": config.num_simulations,
           "num_channels": config.num_channels, "num_blocks": config.num_blocks,

@@ -14,7 +14,6 @@ external engine run one at a time on the host. Colours alternate.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shlex
@@ -75,15 +74,17 @@ def _validate():
 
 
 class Tournament:
-  """Plays the schedule and collects one dict per game."""
+  """Plays the schedule; `log.rows` holds one dict per game. `batch`: games
+  played at once between two JAX agents; `opening_moves`: as in
+  `arena.play_match`."""
 
-  def __init__(self, env, names, parsed, out_dir):
-    self.env, self.names, self.parsed, self.out = env, names, parsed, out_dir
+  def __init__(self, env, names, parsed, out_dir, *, batch, opening_moves):
+    from envs import go
+    from zerogo import records
+    self.env, self.names, self.parsed = env, names, parsed
+    self.batch, self.opening_moves = batch, opening_moves
     self.agents, self.players = {}, {}
-    self.games: list[dict] = []
-    # Every game is on disk as soon as it ends: an interrupted tournament
-    # keeps what it played.
-    self._log = open(os.path.join(out_dir, "games.jsonl"), "w")
+    self.log = records.GameLog(out_dir, env.id, env.komi if go.is_go(env.id) else None)
 
   def agent(self, name):
     from agents import specs
@@ -101,59 +102,17 @@ class Tournament:
     return self.players[name]
 
   def close(self):
-    self._log.close()
+    self.log.close()
     for p in self.players.values():
       p.close()
 
   def _record(self, first, second, actions, score_first, reason, final_state=None,
               engine_scores=None):
-    from envs import go, notation
-    game = {"game": len(self.games) + 1, "first": first, "second": second,
-            "moves": [notation.move_to_text(self.env.id, a) for a in actions],
-            "actions": [int(a) for a in actions], "score_first": float(score_first),
-            "winner": first if score_first == 1 else (second if score_first == 0 else None),
-            "reason": reason}
-    if go.is_go(self.env.id):
-      game.update(black=first, white=second, komi=self.env.komi)
-      if final_state is not None:
-        area = go.area_score(go.stones(final_state), self.env.komi)
-        game["area_score"] = area  # black minus white minus komi, our count
-      game["result"] = self._go_result(game, reason)
-      if engine_scores:
-        game["engine_scores"] = engine_scores
-        ours = game.get("area_score")
-        game["score_disagreements"] = sorted(
-            n for n, s in engine_scores.items()
-            if s is not None and ours is not None and s != ours)
-      self._write_sgf(game)
-    self.games.append(game)
-    self._log.write(json.dumps(game) + "\n")
-    self._log.flush()
-
-  @staticmethod
-  def _go_result(game, reason):
     from envs import go
-    if reason in ("resign", "illegal"):
-      winner = "B" if game["winner"] == game["black"] else "W"
-      return f"{winner}+{'R' if reason == 'resign' else 'F'}"
-    if game["score_first"] == 0.5:
-      return "0"
-    # pgx's rewards decided the winner; the margin is our area count.
-    margin = abs(game.get("area_score", 0.0))
-    winner = "B" if game["score_first"] == 1 else "W"
-    return f"{winner}+{margin:g}" if margin else f"{winner}+"
-
-  def _write_sgf(self, game):
-    from envs import go
-    from zerogo import sgf
-    os.makedirs(os.path.join(self.out, "sgf"), exist_ok=True)
-    name = f"game_{game['game']:05d}.sgf"
-    record = sgf.GameRecord(size=go.board_size(self.env.id), komi=self.env.komi,
-                            moves=game["actions"], black=game["black"], white=game["white"],
-                            result=game["result"], comment=f"reason: {game['reason']}")
-    with open(os.path.join(self.out, "sgf", name), "w") as f:
-      f.write(sgf.write(record))
-    game["sgf"] = f"sgf/{name}"
+    final_board = (go.stones(final_state)
+                   if final_state is not None and go.is_go(self.env.id) else None)
+    self.log.add(first, second, actions, score_first, reason, final_board=final_board,
+                 engine_scores=engine_scores)
 
   def play_batched(self, a, b, n, key, bar):
     import jax
@@ -162,10 +121,10 @@ class Tournament:
     agent_a, agent_b = self.agent(a), self.agent(b)
     played = 0
     while played < n:
-      size = min(FLAGS.batch, n - played + (n - played) % 2)
+      size = min(self.batch, n - played + (n - played) % 2)
       result = jax.device_get(arena.play_match(
           agent_a, agent_b, jax.random.fold_in(key, played), size, env=self.env,
-          opening_moves=FLAGS.opening_moves))
+          opening_moves=self.opening_moves))
       finals = (arena.replay_final(self.env, result.actions)
                 if self.env.id.startswith("go_") else None)
       for i in range(min(size, n - played)):
@@ -184,7 +143,7 @@ class Tournament:
     for g in range(n):
       first, second = (a, b) if g % 2 == 0 else (b, a)
       record = arena.play_game(self.env, self.player(first), self.player(second),
-                               jax.random.fold_in(key, g), opening_moves=FLAGS.opening_moves,
+                               jax.random.fold_in(key, g), opening_moves=self.opening_moves,
                                opening_key=jax.random.split(key)[0], pair=g // 2)
       engine_scores = None
       if self.env.id.startswith("go_"):
@@ -195,47 +154,23 @@ class Tournament:
       bar.update(1)
 
 
-def _standings(names, games, anchor, command) -> tuple[str, dict]:
-  from zerogo import arena
-  triples = [(g["first"], g["second"], g["score_first"]) for g in games]
-  table = arena.elo_table(names, triples, anchor, FLAGS.anchor_elo,
-                          num_bootstrap=FLAGS.bootstrap, seed=FLAGS.seed)
-  matrix = arena.results_matrix(names, triples)
-  order = sorted(names, key=lambda p: -table[p]["elo"])
+def _standings(names, games, anchor, command) -> str:
   import jax
+  from zerogo import ratings, records
+  triples = [(g["first"], g["second"], g["score_first"]) for g in games]
+  table = ratings.elo_table(names, triples, anchor, FLAGS.anchor_elo,
+                            num_bootstrap=FLAGS.bootstrap, seed=FLAGS.seed)
+  matrix = ratings.results_matrix(names, triples)
   lines = [f"# Tournament: {FLAGS.env}", "", "Command:", "", f"    {command}", "",
            f"{len(games)} games, {FLAGS.games_per_pair} per pairing ({FLAGS.schedule}), "
            f"colours alternated. Machine: {platform.machine()}, {os.cpu_count()} CPUs, "
            f"JAX {jax.__version__} on {jax.devices()[0].device_kind}. "
-           f"Date: {time.strftime('%Y-%m-%d')}.", "",
-           "| rank | player | Elo | 95% CI | Elo above next (95% CI) | games | score |",
-           "| --- | --- | --- | --- | --- | --- | --- |"]
-  for rank, p in enumerate(order, 1):
-    row = table[p]
-    lo, hi = row["ci95"]
-    gap = ""
-    if "gap_ci95" in row:
-      below = order[rank]
-      glo, ghi = row["gap_ci95"]
-      gap = f"{row['elo'] - table[below]['elo']:+.0f} ({glo:+.0f} .. {ghi:+.0f})"
-    lines.append(f"| {rank} | `{p}` | {row['elo']:.0f} | {lo:.0f} .. {hi:.0f} | {gap} | "
-                 f"{row['games']} | {100 * row['score']:.1f}% |")
-  lines += ["", f"Elo: Bradley-Terry maximum likelihood over all games (draws count "
-            f"half), anchored at `{anchor}` = {FLAGS.anchor_elo:g}; 95% CI: percentiles of "
-            f"{FLAGS.bootstrap} bootstrap resamples of the games within each pairing "
-            f"(\"Elo above next\": the same for the difference to the next-ranked player; "
-            f"an interval above 0 separates the two).", "",
-            "## Results (row against column: wins-draws-losses)", "",
-            "| | " + " | ".join(f"`{p}`" for p in order) + " |",
-            "| --- |" + " --- |" * len(order)]
-  for p in order:
-    cells = ["" if p == q else "-".join(map(str, matrix[(p, q)])) for q in order]
-    lines.append(f"| `{p}` | " + " | ".join(cells) + " |")
-  disagreements = [g for g in games if g.get("score_disagreements")]
-  if any("engine_scores" in g for g in games):
-    lines += ["", f"Score disagreements with engines' own counts: {len(disagreements)} "
-              f"of {sum('engine_scores' in g for g in games)} games (see games.jsonl)."]
-  return "\n".join(lines) + "\n", table
+           f"Date: {time.strftime('%Y-%m-%d')}.", ""]
+  lines += ratings.standings_lines(names, table, matrix, anchor=anchor,
+                                   anchor_rating=FLAGS.anchor_elo,
+                                   num_bootstrap=FLAGS.bootstrap)
+  lines += records.score_disagreement_lines(games)
+  return "\n".join(lines) + "\n"
 
 
 def main(argv):
@@ -255,7 +190,8 @@ def main(argv):
     env = go.make(FLAGS.env, FLAGS.komi) if go.is_go(FLAGS.env) else envs.make(FLAGS.env)
     os.makedirs(FLAGS.out, exist_ok=True)
     pairs = (arena.round_robin if FLAGS.schedule == "round_robin" else arena.gauntlet)(names)
-    tour = Tournament(env, names, parsed, FLAGS.out)
+    tour = Tournament(env, names, parsed, FLAGS.out, batch=FLAGS.batch,
+                      opening_moves=FLAGS.opening_moves)
     from agents import specs
     bar = metrics.progress_bar(len(pairs) * FLAGS.games_per_pair, desc="games",
                                enabled=FLAGS.progress, unit="game")
@@ -272,7 +208,7 @@ def main(argv):
       tour.close()
     command = "python launch/tournament.py " + " ".join(
         shlex.quote(a) for a in sys.argv[1:])
-    text, table = _standings(names, tour.games, anchor, command)
+    text = _standings(names, tour.log.rows, anchor, command)
     with open(os.path.join(FLAGS.out, "standings.md"), "w") as f:
       f.write(text)
     print(text)

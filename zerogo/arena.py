@@ -1,13 +1,12 @@
-"""Matches between agents, and Elo ratings with confidence intervals.
+"""Matches between agents: who plays whom, and the games themselves.
 
 - `play_match`: N games between two JAX agents, colours alternated, all games
   batched in one jitted `while_loop` (vmap over games). Moves are recorded.
 - `play_game`: one game on the host between any two `Player`s (a JAX agent,
   an external GTP engine, a person), move by move.
 - `round_robin` / `gauntlet`: schedules over many agents.
-- `fit_elo` / `elo_table`: Bradley-Terry maximum likelihood over all games
-  (draws count half), anchored to a named player, 95% intervals by a
-  bootstrap over games.
+
+Rating the results (Elo) is `zerogo.ratings`.
 """
 
 from __future__ import annotations
@@ -259,7 +258,7 @@ def play_game(env, first: Player, second: Player, key: jax.Array,
 
 
 # ---------------------------------------------------------------------------
-# Schedules and ratings.
+# Schedules.
 
 def round_robin(names: Sequence[str]) -> list[tuple[str, str]]:
   """Every pair once (colours are alternated within a pair's games)."""
@@ -269,88 +268,3 @@ def round_robin(names: Sequence[str]) -> list[tuple[str, str]]:
 def gauntlet(names: Sequence[str]) -> list[tuple[str, str]]:
   """The first player against each of the others."""
   return [(names[0], other) for other in names[1:]]
-
-
-_ELO = 400.0 / np.log(10.0)
-
-
-def fit_elo(players: Sequence[str], games: Sequence[tuple[str, str, float]],
-            anchor: str, anchor_rating: float = 0.0, prior_sd: float = 1000.0,
-            iterations: int = 100) -> dict[str, float]:
-  """Bradley-Terry maximum likelihood Elo from (a, b, score of a) games.
-
-  Draws are half points. A weak Gaussian prior (sd `prior_sd` Elo around the
-  anchor) keeps ratings finite when a player won or lost every game.
-  """
-  index = {p: i for i, p in enumerate(players)}
-  if anchor not in index:
-    raise ValueError(f"anchor {anchor!r} is not one of the players")
-  a = np.array([index[g[0]] for g in games], np.int64)
-  b = np.array([index[g[1]] for g in games], np.int64)
-  s = np.array([g[2] for g in games], np.float64)
-  n = len(players)
-  r = np.zeros(n)  # natural units (Elo / _ELO), anchor at 0
-  free = np.array([i != index[anchor] for i in range(n)])
-  lam = (_ELO / prior_sd) ** 2
-  for _ in range(iterations):
-    p = 1.0 / (1.0 + np.exp(-(r[a] - r[b])))
-    grad = np.zeros(n)
-    np.add.at(grad, a, s - p)
-    np.add.at(grad, b, p - s)
-    grad -= lam * r
-    w = p * (1 - p)
-    hess = np.zeros((n, n))
-    np.add.at(hess, (a, a), w)
-    np.add.at(hess, (b, b), w)
-    np.add.at(hess, (a, b), -w)
-    np.add.at(hess, (b, a), -w)
-    hess += lam * np.eye(n)
-    step = np.zeros(n)
-    step[free] = np.linalg.solve(hess[np.ix_(free, free)], grad[free])
-    r += step
-    if np.abs(step).max() < 1e-10:
-      break
-  return {p: float(anchor_rating + r[i] * _ELO) for p, i in index.items()}
-
-
-def elo_table(players: Sequence[str], games: Sequence[tuple[str, str, float]],
-              anchor: str, anchor_rating: float = 0.0, num_bootstrap: int = 300,
-              seed: int = 0) -> dict[str, dict]:
-  """Per player: elo, 95% CI (bootstrap over games, resampled within each
-  pairing), games, score (points / games), and `gap_ci95`: the 95% CI of
-  the Elo difference to the next-ranked player (what says whether two
-  neighbours are separated; the per-player CIs also carry the anchor's own
-  uncertainty)."""
-  ratings = fit_elo(players, games, anchor, anchor_rating)
-  by_pair: dict[tuple[str, str], list[int]] = {}
-  for i, (pa, pb, _) in enumerate(games):
-    by_pair.setdefault((pa, pb), []).append(i)
-  rng = np.random.default_rng(seed)
-  samples = []
-  for _ in range(num_bootstrap):
-    pick = [g for idx in by_pair.values() for g in rng.choice(idx, len(idx))]
-    samples.append(fit_elo(players, [games[i] for i in pick], anchor, anchor_rating))
-  table = {}
-  for p in players:
-    mine = [g for g in games if p in g[:2]]
-    points = sum(g[2] if g[0] == p else 1 - g[2] for g in mine)
-    boot = np.array([sample[p] for sample in samples])
-    table[p] = {"elo": ratings[p], "ci95": (float(np.percentile(boot, 2.5)),
-                                            float(np.percentile(boot, 97.5))),
-                "games": len(mine), "score": points / max(len(mine), 1)}
-  order = sorted(players, key=lambda p: -ratings[p])
-  for p, below in zip(order, order[1:]):
-    gaps = np.array([sample[p] - sample[below] for sample in samples])
-    table[p]["gap_ci95"] = (float(np.percentile(gaps, 2.5)), float(np.percentile(gaps, 97.5)))
-  return table
-
-
-def results_matrix(players: Sequence[str],
-                   games: Sequence[tuple[str, str, float]]) -> dict[tuple[str, str], list[int]]:
-  """(row, column) -> [wins, draws, losses] of row against column."""
-  matrix = {(p, q): [0, 0, 0] for p in players for q in players if p != q}
-  for pa, pb, score in games:
-    outcome = 0 if score == 1 else (1 if score == 0.5 else 2)
-    matrix[(pa, pb)][outcome] += 1
-    matrix[(pb, pa)][2 - outcome] += 1
-  return matrix
