@@ -187,7 +187,8 @@ def test_go_9x9_runs_a_few_iterations():
     ("search", "alphabeta", "not one of"),
     ("num_simulations", 0, "at least 1"),
     ("search_value_weight", 1.5, "in \\[0, 1\\]"),
-    ("sample_moves", -1, ">= 0"),
+    ("sample_moves", -1, "at least 0"),
+    ("learning_rate", float("nan"), "finite"),
 ])
 def test_bad_configs_fail_before_compiling(tiny_config, field, value, match):
   bad = dataclasses.replace(tiny_config, **{field: value})

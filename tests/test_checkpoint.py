@@ -159,3 +159,48 @@ def test_sigterm_saves_at_the_iteration_boundary_exits_0_and_resumes_exactly(tmp
   assert logged == list(range(1, SIGTERM_ITERATIONS + 1))
   _assert_trees_equal(agents.load_agent(str(tmp_path / "reference")).params,
                       agents.load_agent(str(victim_dir)).params)
+
+
+class _DivergesAt:
+  """A trainer whose loss becomes NaN at update `at` (everything else real)."""
+
+  def __init__(self, trainer, at: int):
+    self._trainer, self._at = trainer, at
+
+  def __getattr__(self, name):
+    return getattr(self._trainer, name)
+
+  def step(self, state):
+    state, metrics = self._trainer.step(state)
+    if self._trainer.updates_done(state) >= self._at:
+      metrics = dict(metrics, loss=metrics["loss"] * float("nan"))
+    return state, metrics
+
+
+def test_non_finite_loss_stops_before_saving_anything_of_it(tiny_config, tmp_path):
+  az = alphazero.AlphaZero(tiny_config)
+  with pytest.raises(loop.NonFiniteLoss, match="the loss became nan at iteration 3; nothing"):
+    loop.run(_DivergesAt(az, 3), _options(tmp_path, checkpoint_every=1))
+  # The last good checkpoint is the latest; the diverged iteration left no trace.
+  assert checkpoint.Checkpointer(str(tmp_path / "checkpoints")).latest_step() == 2
+  rows = metrics.read_jsonl(str(tmp_path / "metrics.jsonl"))
+  assert [r["iteration"] for r in rows] == [1, 2]
+  assert all(np.isfinite(v) for r in rows for v in r.values() if v is not None)
+  assert all(np.isfinite(np.asarray(x)).all()
+             for x in jax.tree.leaves(agents.load_agent(str(tmp_path)).params))
+
+
+def test_divergence_is_one_sentence_from_the_launcher(tmp_path):
+  flags = [f for f in TINY_FLAGS if not f.startswith("--num_iterations")]
+  proc = subprocess.run([sys.executable, os.path.join(ROOT, "launch", "selfplay.py"),
+                         f"--workdir={tmp_path}", *flags, "--num_iterations=4",
+                         "--learning_rate=1e30", "--checkpoint_every=1"],
+                        capture_output=True, text=True, timeout=600,
+                        env=dict(os.environ, JAX_NUM_CPU_DEVICES="1"))
+  assert proc.returncode == 2, proc.stderr[-2000:]
+  assert "Traceback" not in proc.stderr and "error: the loss became" in proc.stderr
+  latest = checkpoint.Checkpointer(str(tmp_path / "checkpoints"), read_only=True).latest_step()
+  rows = metrics.read_jsonl(str(tmp_path / "metrics.jsonl"))
+  assert latest is None or latest == len(rows)   # saved iterations are the logged ones
+  for line in open(tmp_path / "metrics.jsonl"):  # strict JSON: no NaN tokens
+    assert "NaN" not in line and "Infinity" not in line

@@ -174,7 +174,7 @@ def restore_params_locally(directory: str, step: int, shapes: Any) -> Any:
 def save_run(ckpt: Checkpointer, *, algorithm: str, config: Any, state: Any, params: Any,
              iteration: int, flags_text: str = "") -> None:
   """Saves a run's whole state plus what rebuilds its network: the config
-  (a dataclass) and the algorithm name `zerogo.load_agent` dispatches on."""
+  (a dataclass) and the algorithm name `agents.load_agent` dispatches on."""
   import dataclasses
   meta = {"algorithm": algorithm, "config": dataclasses.asdict(config),
           "iteration": iteration, "flags": flags_text,

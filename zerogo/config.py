@@ -65,8 +65,11 @@ def check(config: Any) -> None:
       continue
     if isinstance(value, float) and not math.isfinite(value):
       raise ValueError(f"--{name} must be a finite number, got {value}")
-    if meta["minimum"] is not None and value < meta["minimum"]:
-      raise ValueError(f"--{name} must be at least {meta['minimum']:g}, got {value}")
+    low, high = meta["minimum"], meta["maximum"]
+    if low is not None and high is not None and not low <= value <= high:
+      raise ValueError(f"--{name} must be in [{low:g}, {high:g}], got {value}")
+    if low is not None and value < low:
+      raise ValueError(f"--{name} must be at least {low:g}, got {value}")
     if meta["above"] is not None and value <= meta["above"]:
       raise ValueError(f"--{name} must be greater than {meta['above']:g}, got {value}")
     if meta["maximum"] is not None and value > meta["maximum"]:

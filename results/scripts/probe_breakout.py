@@ -16,7 +16,7 @@ import jax
 from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-import zerogo  # noqa: E402  (the repository root, as the launchers do)
+import agents  # noqa: E402  (the repository root, as the launchers do)
 from envs import minatar  # noqa: E402
 from zerogo import arena  # noqa: E402
 from zerogo.checkpoint import CheckpointError  # noqa: E402
@@ -40,7 +40,7 @@ def main(argv):
   if FLAGS.episodes < 1:
     sys.exit(f"--episodes must be at least 1, got {FLAGS.episodes}")
   try:
-    agent = zerogo.load_agent(argv[1], seed_index=FLAGS.seed_index)
+    agent = agents.load_agent(argv[1], seed_index=FLAGS.seed_index)
   except (CheckpointError, ValueError) as e:
     sys.exit(str(e))
   if agent.env_id not in minatar.GAMES:
