@@ -104,10 +104,6 @@ def run_state_specs() -> RunState:
   return RunState(train=R, actor=sharding.SHARDED, key=R, iteration=R)
 
 
-def place(state: RunState, mesh) -> RunState:
-  return sharding.place_by_field(state, run_state_specs(), mesh)
-
-
 def make_loss_fn(config: AlphaZeroConfig, network) -> Any:
   def loss_fn(params, batch: replay.Batch):
     logits, value = network.apply(params, batch.observation)
@@ -200,7 +196,7 @@ def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
   return iteration
 
 
-class AlphaZero:
+class AlphaZero(trainer_lib.ShardedTrainer):
   """The AlphaZero trainer (`zerogo.trainer.Trainer`): one compiled,
   data-parallel iteration per `step`.
 
@@ -229,22 +225,16 @@ class AlphaZero:
       state, metrics = body(state)
       return state, jax.tree.map(lambda x: x[None], metrics)
 
-    self.step = trainer_lib.CompiledStep(one_iteration, self.mesh, run_state_specs(),
+    self.state_specs = run_state_specs()
+    self.step = trainer_lib.CompiledStep(one_iteration, self.mesh, self.state_specs,
                                          name="AlphaZero iteration")
 
   @property
   def num_traces(self) -> int:
     return self.step.num_traces
 
-  def init(self, key: jax.Array | None = None) -> RunState:
-    state = init_run_state(self.config, self.env, self.network, self.optimizer, key)
-    return place(state, self.mesh)
-
-  def abstract_state(self) -> RunState:
-    """Shapes, dtypes and shardings of a RunState, for checkpoint restores."""
-    shapes = jax.eval_shape(lambda: init_run_state(
-        self.config, self.env, self.network, self.optimizer))
-    return sharding.abstract_by_field(shapes, run_state_specs(), self.mesh)
+  def initial_state(self, key: jax.Array | None) -> RunState:
+    return init_run_state(self.config, self.env, self.network, self.optimizer, key)
 
   def updates_done(self, state: RunState) -> int:
     return int(jax.device_get(state.iteration))

@@ -21,6 +21,7 @@ ACTIVATIONS = ("tanh", "relu")
 # all (step, env) pairs, and still independent of the device count).
 MINIBATCH_SAMPLING = ("steps", "transitions")
 SEARCHES = ("gumbel", "puct")                         # agents/search.py
+MAX_SEED = 2**31 - 1  # keeps every seed (and the seeds derived from it) a valid JAX seed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,7 +30,8 @@ class AlphaZeroConfig:
   env_id: str = field("tic_tac_toe", "Game to learn: a pgx board game id such as "
                       "tic_tac_toe, connect_four, othello, go_9x9, go_19x19.",
                       flag="env", shape=True)
-  seed: int = field(0, "Seed for parameters, self-play and sampling.")
+  seed: int = field(0, "Seed for parameters, self-play and sampling.", minimum=0,
+                    maximum=MAX_SEED)
   num_iterations: int = field(100, "Iterations (self-play unroll + SGD steps) to run in total.",
                               minimum=1)
   # Self-play.
@@ -94,7 +96,8 @@ class PPOConfig:
                       "minatar-freeway, minatar-space_invaders, minatar-seaquest, "
                       "CartPole-v1, or a two-player board game (connect_four, tic_tac_toe, "
                       "...) for self-play.", flag="env", shape=True)
-  seed: int = field(0, "Base seed; seed i of --num_seeds folds in i.")
+  seed: int = field(0, "Base seed; seed i of --num_seeds folds in i.", minimum=0,
+                    maximum=MAX_SEED)
   num_seeds: int = field(1, "Independent agents trained side by side in one compiled "
                          "program.", minimum=1, shape=True)
   total_steps: int = field(10_000_000, "Environment steps per seed.", minimum=1)

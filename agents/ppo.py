@@ -452,7 +452,7 @@ def make_update_fn(config: PPOConfig, env, network, optimizer):
   return update
 
 
-class PPO:
+class PPO(trainer_lib.ShardedTrainer):
   """The PPO trainer (`zerogo.trainer.Trainer`): `updates_per_step` updates
   of every seed per `step`, one compiled, data-parallel, seed-vmapped program.
 
@@ -504,18 +504,13 @@ class PPO:
       return _loop(lambda rs, _: per_seed(rs), rs, jnp.arange(updates_per_step),
                    updates_per_step, unroll)
 
-    self.step = trainer_lib.CompiledStep(per_device, self.mesh, run_state_specs(),
+    self.state_specs = run_state_specs()
+    self.step = trainer_lib.CompiledStep(per_device, self.mesh, self.state_specs,
                                          name="PPO update")
 
-  def init(self, key: jax.Array | None = None) -> RunState:
-    state = jax.jit(lambda k: init_run_state(self.config, self.env, self.network,
-                                             self.optimizer, k))(key)
-    return place(state, self.mesh)
-
-  def abstract_state(self) -> RunState:
-    shapes = jax.eval_shape(lambda: init_run_state(
-        self.config, self.env, self.network, self.optimizer))
-    return sharding.abstract_by_field(shapes, run_state_specs(), self.mesh)
+  def initial_state(self, key: jax.Array | None) -> RunState:
+    return jax.jit(lambda k: init_run_state(self.config, self.env, self.network,
+                                            self.optimizer, k))(key)
 
   def updates_done(self, state: RunState) -> int:
     return int(jax.device_get(state.update))
@@ -551,17 +546,10 @@ class PPO:
                                 stacked_seeds=self.config.num_seeds)
 
 
-def place(state: RunState, mesh) -> RunState:
-  return sharding.place_by_field(state, run_state_specs(), mesh)
-
-
 def make_train(config: PPOConfig, mesh=None, updates_per_step: int = 1):
   """`train(key=None) -> (RunState, metrics [num_updates, num_seeds])`: the
   whole run in one call, without checkpoints or logging (tests, sweeps).
   `key` replaces PRNGKey(config.seed). Compiled once per `make_train`."""
-  if config.num_updates % updates_per_step:
-    raise ValueError(f"updates_per_step={updates_per_step} must divide the "
-                     f"{config.num_updates} updates")
   return trainer_lib.make_train(PPO(config, mesh, updates_per_step))
 
 

@@ -9,8 +9,7 @@ batched or spread over devices.
 
 from __future__ import annotations
 
-import functools
-from typing import Any, Callable
+from typing import Callable
 
 import chex
 import jax

@@ -63,7 +63,6 @@ def make_agent(spec: Spec, env):
   """A JAX `zerogo.Agent` for a spec (not gtp) that plays `env`'s game."""
   from agents import baselines
   import agents
-  import zerogo
   if spec.kind == "random":
     agent = baselines.random_agent(env)
   elif spec.kind == "uct":

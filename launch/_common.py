@@ -23,18 +23,22 @@ def _flag_names(config_class, renames: dict | None) -> dict[str, str]:
           for f in config_lib.documented_fields(config_class)}
 
 
+def _module_of_caller(depth: int) -> str:
+  module = sys._getframe(depth + 1).f_globals["__name__"]
+  return sys.argv[0] if module == "__main__" else module  # absl's name for a script
+
+
 def define_config_flags(config_class, *, defaults: dict | None = None, exclude=(),
-                        renames: dict | None = None, unit: str = "iterations",
-                        flag_values=flags.FLAGS) -> None:
+                        renames: dict | None = None, unit: str = "iteration",
+                        flag_values=flags.FLAGS, module: str | None = None) -> None:
   """Defines one flag per documented field of `config_class` (minus
   `exclude`), named by the field's `flag` metadata or `renames`, with the
   class default unless `defaults` overrides it. `{unit}` in help texts
-  becomes `unit` (iterations, updates)."""
+  becomes `unit` (iteration, update). The flags belong to `module`
+  (default: the caller): its --helpshort and its flags.txt list them."""
   defaults = defaults or {}
   names = _flag_names(config_class, renames)
-  # The flags belong to the calling launcher (its --helpshort, its flags.txt).
-  module = sys._getframe(1).f_globals["__name__"]
-  owner = dict(module_name=sys.argv[0] if module == "__main__" else module)
+  owner = dict(module_name=module or _module_of_caller(1))
   for f in config_lib.documented_fields(config_class):
     if f.name in exclude:
       continue
@@ -120,6 +124,67 @@ def init_distributed() -> None:
                          timeout_s=f.distributed_timeout_s)
 
 
+# ---------------------------------------------------------------------------
+# Training launchers: every algorithm's launcher is these two calls.
+
+def define_training_flags(config_class, *, unit: str, run_defaults: dict | None = None,
+                          run_exclude=(), run_renames: dict | None = None) -> None:
+  """The calling launcher's flags: its config's, the host loop's
+  (`zerogo.loop.RunOptions`), --summary and the multi-process flags."""
+  from zerogo.loop import RunOptions
+  module = _module_of_caller(1)
+  define_config_flags(config_class, module=module, unit=unit)
+  define_config_flags(RunOptions, defaults=run_defaults, exclude=run_exclude,
+                      renames=run_renames, unit=unit, module=module)
+  define_summary_flag()
+  define_distributed_flags()
+
+
+def training_main(argv, config_class, algorithm: str, make_trainer: Callable, *,
+                  run_exclude=(), run_renames: dict | None = None) -> None:
+  """Validates everything, then trains with `zerogo.loop.run`: resume or
+  init, checkpoints, metrics, SIGTERM; ends with the summary. `algorithm`:
+  the module with `validate(config, num_devices)`; `make_trainer(module,
+  config)` builds the trainer. Bad input: one sentence, exit 2."""
+  require("workdir")
+  if len(argv) > 1:
+    die(f"unexpected arguments {argv[1:]}; flags are written --name=value")
+  quiet_logs()
+  module_name = _module_of_caller(1)
+  import importlib
+
+  import jax
+  from zerogo.checkpoint import CheckpointError
+  from zerogo.distributed import DistributedError
+
+  def train():
+    init_distributed()  # first: before anything touches a device (pgx's import does)
+    from zerogo import loop
+    module = importlib.import_module(algorithm)
+    config = config_from_flags(config_class, resolve_auto=resolve_bf16)
+    module.validate(config, jax.device_count())  # before anything compiles
+    options = config_from_flags(loop.RunOptions, exclude=run_exclude, renames=run_renames,
+                                workdir=flags.FLAGS.workdir)
+    config_lib.check(options)
+    trainer = make_trainer(module, config)
+    loop.run(trainer, dataclasses.replace(options, flags_text=flags_text(module_name)))
+    if flags.FLAGS.summary:
+      print_summary(flags.FLAGS.workdir)
+    elif jax.process_index() == 0:
+      print(f"done: {flags.FLAGS.workdir} (metrics.jsonl, checkpoints/)")
+
+  run_guarded(train, (ValueError, CheckpointError, DistributedError), interrupted=RESUMES)
+
+
+def tool_start(argv, *required: str) -> None:
+  """The start of every tool that reads checkpoints (evaluate, play, gtp,
+  tournament): required flags, no stray arguments, quiet logs."""
+  require(*required)
+  if len(argv) > 1:
+    die(f"unexpected arguments {argv[1:]}; flags are written --name=value")
+  quiet_logs(logging.ERROR)  # orbax warns on every read-only open
+
+
 def define_summary_flag() -> None:
   flags.DEFINE_bool("summary", True, "When training ends, play the agent against a random "
                     "player (and the exact solver, for tic-tac-toe; greedy episodes for "
@@ -134,7 +199,6 @@ def print_summary(workdir: str) -> None:
   if jax.process_index() != 0:
     return
   import agents
-  import zerogo
   from agents import report
   agent = agents.load_agent(workdir)
   print(f"done: {workdir} ({agent.name}, {agent.env_id}; metrics.jsonl, checkpoints/)")
@@ -164,10 +228,8 @@ def die(message: str, status: int = 2) -> None:
 
 
 def flags_text(module_name: str) -> str:
-  """The resolved flags of the launcher whose `__name__` is `module_name`,
-  one per line (what `zerogo.loop.run` writes to <workdir>/flags.txt)."""
-  if module_name == "__main__":  # absl files a script's flags under its path
-    module_name = sys.argv[0]
+  """The resolved flags of launcher `module_name` (absl's name: a script's
+  path), one per line (what `zerogo.loop.run` writes to <workdir>/flags.txt)."""
   text = flags.FLAGS.flags_into_string()
   names = _program_flags(module_name)
 
@@ -209,10 +271,25 @@ def quiet_logs(level: int = logging.WARNING) -> None:
 RESUMES = "interrupted; the run resumes from its last checkpoint with the same --workdir"
 
 
+def os_error_sentence(e: OSError) -> str:
+  """An OSError as one sentence naming the path: a missing, read-only,
+  full or unwritable output is the user's to fix, not a traceback."""
+  what = e.strerror or type(e).__name__
+  where = e.filename or ""
+  hint = {28: "; free some space and run the same command again (the last complete "
+              "checkpoint is kept)",
+          13: "; choose a directory you can write to",
+          30: "; choose a writable directory",
+          17: "; it exists and is not a directory: choose another path",
+          20: "; a path component is a file, not a directory"}.get(e.errno, "")
+  return f"{what}: {where}{hint}" if where else f"{what}{hint}"
+
+
 def run_guarded(main_fn, known_errors: tuple, *,
                 interrupted: str = "interrupted") -> None:
-  """Runs main_fn; a known bad-input error becomes one line and exit 2,
-  Ctrl-C the line `interrupted` and exit 130."""
+  """Runs main_fn; a known bad-input error or an OS failure (disk full,
+  permissions, a file where a directory should be) becomes one line and
+  exit 2, Ctrl-C the line `interrupted` and exit 130."""
   from zerogo.preemption import Preempted
   try:
     main_fn()
@@ -221,5 +298,7 @@ def run_guarded(main_fn, known_errors: tuple, *,
     sys.exit(0)
   except known_errors as e:
     die(str(e))
+  except OSError as e:
+    die(os_error_sentence(e))
   except KeyboardInterrupt:
     die(interrupted, 130)

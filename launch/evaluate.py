@@ -39,10 +39,7 @@ def make_opponent(text: str, env):
 
 
 def main(argv):
-  _common.require("checkpoint")
-  if len(argv) > 1:
-    _common.die(f"unexpected arguments {argv[1:]}")
-  _common.quiet_logs(_common.logging.ERROR)
+  _common.tool_start(argv, "checkpoint")
   import jax
   import agents
   import zerogo
@@ -53,6 +50,9 @@ def main(argv):
     if FLAGS.games < 2 or FLAGS.games % 2 or FLAGS.batch < 2 or FLAGS.batch % 2:
       raise ValueError("--games and --batch must be even and at least 2")
     agent = agents.load_agent(FLAGS.checkpoint, num_simulations=FLAGS.num_simulations)
+    if agent.env.num_players != 2:
+      raise ValueError(f"evaluate.py plays two-player games; {agent.env_id} is a one-player "
+                       "game (its greedy return is printed when training ends)")
     opponent = make_opponent(FLAGS.opponent, agent.env)
     totals = {"wins": 0, "draws": 0, "losses": 0, "first_wins": 0, "second_wins": 0}
     played = 0

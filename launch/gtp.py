@@ -33,11 +33,17 @@ flags.DEFINE_string("name", "zerogo", "Name reported to the controller.")
 FLAGS = flags.FLAGS
 
 
+def _quiet_closed_stdout() -> None:
+  """After a controller closed the pipe, Python's final flush of stdout
+  would print 'Exception ignored ... BrokenPipeError': point it at devnull."""
+  try:
+    sys.stdout.flush()
+  except BrokenPipeError:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def main(argv):
-  _common.require("checkpoint")
-  if len(argv) > 1:
-    _common.die(f"unexpected arguments {argv[1:]}")
-  _common.quiet_logs(_common.logging.ERROR)
+  _common.tool_start(argv, "checkpoint")
   import agents
   import zerogo
   from zerogo import gtp
@@ -51,7 +57,10 @@ def main(argv):
                            seed=FLAGS.seed)
     print(f"zerogo GTP engine ready: {agent.name} on {agent.env_id}, "
           f"{agent.num_simulations} simulations per move", file=sys.stderr)
-    engine.serve(sys.stdin, sys.stdout)
+    # Bytes in and out: the engine decodes (and survives) any input, whatever
+    # the locale's encoding.
+    engine.serve(sys.stdin.buffer, sys.stdout.buffer)
+    _quiet_closed_stdout()
 
   _common.run_guarded(serve, (ValueError, zerogo.CheckpointError))
 

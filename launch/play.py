@@ -93,10 +93,7 @@ def play(agent, human_first: bool, seed: int, stdin=sys.stdin, stdout=sys.stdout
 
 
 def main(argv):
-  _common.require("checkpoint")
-  if len(argv) > 1:
-    _common.die(f"unexpected arguments {argv[1:]}")
-  _common.quiet_logs(_common.logging.ERROR)
+  _common.tool_start(argv, "checkpoint")
   import envs
   import agents
   import zerogo

@@ -174,10 +174,7 @@ def _standings(names, games, anchor, command) -> str:
 
 
 def main(argv):
-  _common.require("env", "agents", "out")
-  if len(argv) > 1:
-    _common.die(f"unexpected arguments {argv[1:]}")
-  _common.quiet_logs(_common.logging.ERROR)
+  _common.tool_start(argv, "env", "agents", "out")
   import jax
   import envs
   import zerogo
@@ -188,6 +185,10 @@ def main(argv):
   def run():
     names, parsed, anchor = _validate()
     env = go.make(FLAGS.env, FLAGS.komi) if go.is_go(FLAGS.env) else envs.make(FLAGS.env)
+    if env.num_players != 2:
+      raise ValueError(f"tournaments rank two-player games; {FLAGS.env} has "
+                       f"{env.num_players} player{'s' if env.num_players != 1 else ''} "
+                       "(one-player agents are scored by their greedy return)")
     os.makedirs(FLAGS.out, exist_ok=True)
     pairs = (arena.round_robin if FLAGS.schedule == "round_robin" else arena.gauntlet)(names)
     tour = Tournament(env, names, parsed, FLAGS.out, batch=FLAGS.batch,

@@ -81,6 +81,16 @@ def untrained_checkpoint(workdir: str, env_id: str, **overrides) -> str:
   return workdir
 
 
+@pytest.fixture(scope="module")
+def go_engine(tmp_path_factory):
+  """(workdir of an untrained go_9x9 checkpoint, a GTP engine playing it
+  with 2 simulations per move)."""
+  from agents import load_agent
+  from zerogo import gtp
+  workdir = untrained_checkpoint(str(tmp_path_factory.mktemp("go")), "go_9x9")
+  return workdir, gtp.GtpEngine(load_agent(workdir, num_simulations=2))
+
+
 def pytest_collection_modifyitems(config, items):
   """Slow tests first, longest (`@pytest.mark.slow(seconds=...)`, measured
   alone on 2 cores) first: with pyproject's `-n 2 --maxschedchunk=1` the

@@ -3,9 +3,7 @@ checked against every run's own metrics and checkpoints), resume, bad
 input, and the Ray backend against a local Ray instance."""
 
 import json
-import math
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -17,7 +15,7 @@ import numpy as np
 import pytest
 
 import agents
-from conftest import ROOT, run_launcher
+from conftest import run_launcher
 from test_checkpoint import TINY_FLAGS
 from launch import _ablation as ablation
 from zerogo import arena, metrics

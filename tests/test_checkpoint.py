@@ -204,3 +204,30 @@ def test_divergence_is_one_sentence_from_the_launcher(tmp_path):
   assert latest is None or latest == len(rows)   # saved iterations are the logged ones
   for line in open(tmp_path / "metrics.jsonl"):  # strict JSON: no NaN tokens
     assert "NaN" not in line and "Infinity" not in line
+
+
+def test_a_second_run_on_a_live_workdir_is_refused(tiny_config, tmp_path):
+  with loop.workdir_lock(str(tmp_path)):   # as a running process holds it
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "launch", "selfplay.py"),
+                           f"--workdir={tmp_path}", *TINY_FLAGS],
+                          capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, JAX_NUM_CPU_DEVICES="1"))
+  assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+  assert f"is in use by a running training process (pid {os.getpid()})" in proc.stderr
+  assert not (tmp_path / "flags.txt").exists() and not (tmp_path / "metrics.jsonl").exists()
+  # Released with its holder: the same workdir trains now.
+  loop.run(alphazero.AlphaZero(dataclasses.replace(tiny_config, num_iterations=1)),
+           _options(tmp_path))
+  assert checkpoint.Checkpointer(str(tmp_path / "checkpoints")).latest_step() == 1
+
+
+def test_a_file_as_workdir_is_one_sentence(tmp_path):
+  workdir = tmp_path / "w"
+  workdir.write_text("not a directory")
+  proc = subprocess.run([sys.executable, os.path.join(ROOT, "launch", "selfplay.py"),
+                         f"--workdir={workdir}", *TINY_FLAGS],
+                        capture_output=True, text=True, timeout=300,
+                        env=dict(os.environ, JAX_NUM_CPU_DEVICES="1"))
+  assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+  assert "is a file, not a directory" in proc.stderr
+  assert workdir.read_text() == "not a directory"

@@ -63,3 +63,39 @@ def test_flags_round_trip_into_the_config(tmp_path):
 
 def test_from_dict_ignores_unknown_and_fills_missing():
   assert config_lib.from_dict(Toy, {"rate": 0.1, "gone": 1}) == Toy(rate=0.1)
+
+
+_EXTREMES = {"int": [-1, 0, 1, 2**31, 2**70, -2**70],
+             "float": [-1.0, 0.0, 1e-300, 1e300, float("nan"), float("inf"), -float("inf")],
+             "str": ["", "x", "auto", "../../etc"],
+             "bool": [True, False]}
+
+
+def _cases():
+  for config_class in (AlphaZeroConfig, PPOConfig):
+    for f in config_lib.documented_fields(config_class):
+      kind = str(f.type).split()[0].split("|")[0]
+      for value in _EXTREMES.get(kind, []):
+        yield pytest.param(config_class, f.name, value, id=f"{config_class.__name__}.{f.name}="
+                           f"{value!r}"[:60])
+
+
+@pytest.mark.parametrize("config_class,name,value", list(_cases()))
+def test_every_extreme_value_passes_or_is_one_sentence(config_class, name, value):
+  """Validation either accepts a value or rejects it with a ValueError whose
+  one-line message names the flag; nothing else escapes (no IndexError,
+  OverflowError, ZeroDivisionError from deep inside)."""
+  from agents import alphazero, ppo
+  validate = alphazero.validate if config_class is AlphaZeroConfig else ppo.validate
+  config = dataclasses.replace(config_class(), **{name: value})
+  try:
+    validate(config, num_devices=1)
+  except ValueError as e:
+    message = str(e)
+    assert "\n" not in message and message.strip(), message
+  # Accepted values are in range: a float is finite, a seed a valid JAX seed.
+  else:
+    if isinstance(value, float):
+      assert value == value and abs(value) != float("inf"), f"{name}={value} accepted"
+    if name == "seed":
+      assert 0 <= value < 2**31

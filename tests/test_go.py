@@ -3,7 +3,6 @@
 import io
 import json
 import os
-import shutil
 
 import jax
 import jax.numpy as jnp
@@ -14,7 +13,7 @@ import sgfmill.sgf
 
 import envs
 from agents import baselines, specs
-from conftest import run_launcher, untrained_checkpoint
+from conftest import run_launcher
 from envs import go, notation
 from zerogo import arena, gtp, sgf
 
@@ -123,13 +122,6 @@ def test_agent_specs_parse_and_reject():
   for bad in ("uct", "uct:0", "uct:x", "ckpt:", "ckpt:a@b", "gtp:", "alphago", "random:3"):
     with pytest.raises(ValueError):
       specs.parse(bad)
-
-
-@pytest.fixture(scope="module")
-def go_engine(tmp_path_factory):
-  workdir = untrained_checkpoint(str(tmp_path_factory.mktemp("go")), "go_9x9")
-  from agents import load_agent
-  return workdir, gtp.GtpEngine(load_agent(workdir, num_simulations=2))
 
 
 def test_gtp_engine_answers_exactly_as_the_spec_says(go_engine):

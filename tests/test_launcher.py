@@ -109,7 +109,6 @@ def test_evaluate_bad_input(args, message):
 
 
 def test_evaluate_unknown_opponent_names_the_choices():
-  import envs
   from launch.evaluate import make_opponent
   with pytest.raises(ValueError, match="unknown agent spec 'alphago'; use ckpt:PATH"):
     make_opponent("alphago", envs.make("tic_tac_toe"))

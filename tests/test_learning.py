@@ -4,8 +4,6 @@ Runs launch/configs/tic_tac_toe.flags as a user would (one CPU device), then
 checks the agent against the exact solver in agents/tic_tac_toe_solver.py.
 """
 
-import jax
-import numpy as np
 import pytest
 
 import envs

@@ -1,7 +1,6 @@
 """PPO: MinAtar/CartPole env behaviour, data parallelism, seeds, resume,
 self-play on board games, and learning."""
 
-import json
 import os
 import signal
 
@@ -189,7 +188,7 @@ def test_column_torso_trains_on_breakout_and_loads_as_that_network(tmp_path):
   """The flagfile's network (column torso + mirror, here with attention
   heads): a run's checkpoint loads with load_agent as the same network, and
   the agent plays."""
-  import zerogo
+  import agents
   config = tiny(env_id="minatar-breakout", torso="column", mirror_symmetry=True,
                 activation="relu", column_features=12, column_heads=2)
   trainer = ppo.PPO(config)
@@ -285,7 +284,7 @@ def test_cartpole_reaches_450_within_300k_steps(tmp_path):
 
 @pytest.mark.slow(seconds=25)
 def test_selfplay_ppo_on_tic_tac_toe_beats_random_and_loads_as_an_agent(tmp_path):
-  import zerogo
+  import agents
   from agents import baselines
   from zerogo import arena
   run_launcher("ppo.py", "--env=tic_tac_toe", f"--workdir={tmp_path}", "--seed=0",

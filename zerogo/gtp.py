@@ -15,8 +15,8 @@ an opponent's pass when its own count says it is ahead.
 
 from __future__ import annotations
 
-import sys
-from typing import Callable, TextIO
+import math
+from typing import BinaryIO, Callable, TextIO
 
 import jax
 import jax.numpy as jnp
@@ -32,6 +32,10 @@ COMMANDS = ("protocol_version", "name", "version", "known_command", "list_comman
 
 class _GtpFailure(Exception):
   """A command that cannot be carried out: answered `? message`."""
+
+
+def _ascii_digits(text: str) -> bool:
+  return text.isascii() and text.isdigit()
 
 
 class GtpEngine:
@@ -149,7 +153,7 @@ class GtpEngine:
     return ""
 
   def _boardsize(self, args: list[str]) -> str:
-    if len(args) != 1 or not args[0].isdigit():
+    if len(args) != 1 or not _ascii_digits(args[0]):
       raise _GtpFailure("syntax error (boardsize N)")
     if int(args[0]) != self.size:
       raise _GtpFailure("unacceptable size")
@@ -159,9 +163,12 @@ class GtpEngine:
   def _komi(self, args: list[str]) -> str:
     try:
       (value,) = args
-      self.komi = float(value)
+      komi = float(value)
     except ValueError:
       raise _GtpFailure("syntax error (komi FLOAT)") from None
+    if not math.isfinite(komi):
+      raise _GtpFailure("syntax error (komi must be a finite number)")
+    self.komi = komi
     return ""
 
   def _undo(self, args: list[str]) -> str:
@@ -208,6 +215,8 @@ class GtpEngine:
     }
 
   # -- protocol ----------------------------------------------------------------
+  # Command ids and sizes are ASCII digits: str.isdigit() also accepts "²" and
+  # other Unicode digits, which int() then rejects.
 
   @staticmethod
   def _clean(line: str) -> str:
@@ -225,7 +234,7 @@ class GtpEngine:
       return None
     words = line.split()
     ident = ""
-    if words[0].isdigit():
+    if _ascii_digits(words[0]):
       ident, words = words[0], words[1:]
       if not words:
         return f"?{ident} syntax error (missing command)\n\n"
@@ -238,14 +247,26 @@ class GtpEngine:
     except _GtpFailure as e:
       return f"?{ident} {e}\n\n"
     except Exception as e:  # never die on input: report and carry on
-      return f"?{ident} internal error: {type(e).__name__}: {e}\n\n"
+      # One line: a blank line inside a reply would end it early.
+      detail = " ".join(str(e).split())[:200]
+      return f"?{ident} internal error: {type(e).__name__}: {detail}\n\n"
     return f"={ident} {result}\n\n" if result else f"={ident}\n\n"
 
-  def serve(self, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
-    for line in stdin:
-      response = self.handle(line)
-      if response is not None:
-        stdout.write(response)
-        stdout.flush()
-      if self.quit:
-        break
+  def serve(self, stdin: BinaryIO | TextIO, stdout: BinaryIO | TextIO) -> None:
+    """Answers `stdin` line by line until `quit` or end of input. Binary
+    streams are decoded here, so bytes that are not UTF-8 become U+FFFD
+    instead of killing the engine under a strict locale; a controller that
+    closes its end ends the session quietly."""
+    binary_out = not hasattr(stdout, "encoding")
+    try:
+      for line in stdin:
+        if isinstance(line, bytes):
+          line = line.decode("utf-8", errors="replace")
+        response = self.handle(line)
+        if response is not None:
+          stdout.write(response.encode("utf-8", errors="replace") if binary_out else response)
+          stdout.flush()
+        if self.quit:
+          break
+    except BrokenPipeError:
+      pass  # the controller went away: nothing left to answer

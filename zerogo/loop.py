@@ -9,7 +9,9 @@ moves a few scalars per call to the host.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import os
 import time
 
@@ -30,23 +32,54 @@ class RunOptions:
   (AlphaZero: iterations)."""
   workdir: str = field("", "Directory for checkpoints, metrics and flags.txt; an existing "
                        "one is resumed.")
-  checkpoint_every: int = field(10, "Save every this many iterations (and at the end).",
+  checkpoint_every: int = field(10, "Save every this many {unit}s (and at the end).",
                                 minimum=1)
   max_checkpoints: int = field(3, "Checkpoints kept in <workdir>/checkpoints.", minimum=1)
-  log_every: int = field(1, "Write metrics every this many updates.", minimum=1)
-  eval_every: int = field(10, "Evaluate every this many iterations (0: never).", minimum=0)
+  log_every: int = field(1, "Write metrics every this many {unit}s.", minimum=1)
+  eval_every: int = field(10, "Evaluate every this many {unit}s (0: never).", minimum=0)
   eval_games: int = field(64, "Games per opponent (or one-player episodes) in each "
                           "evaluation.", minimum=1)
   eval_uct_simulations: int = field(100, "Simulations of the random-rollout UCT opponent "
                                     "in evaluations (0: random opponent only).", minimum=0)
   progress: bool = field(True, "Show a progress bar with ETA.")
-  stop_at: int | None = field(None, "Save and stop after this iteration (for time-sliced "
+  stop_at: int | None = field(None, "Save and stop after this {unit} (for time-sliced "
                               "jobs); run again to continue.", minimum=1)
   time_budget_s: float | None = field(
-      None, "Save and stop at the first iteration boundary after this many seconds of "
+      None, "Save and stop at the first {unit} boundary after this many seconds of "
       "training (compilation included, evaluation not; summed over restarts): "
       "fixed-wall-clock comparisons, e.g. launch/ablate.py.", above=0)
   flags_text: str = ""                # resolved flags: <workdir>/flags.txt, checkpoints
+
+
+@contextlib.contextmanager
+def workdir_lock(workdir: str):
+  """Holds `<workdir>/.lock.<process index>` for the run: a second run on a
+  live workdir is refused in one sentence instead of interleaving saves and
+  metrics with the first. Each process of a multi-process run locks its own
+  index, so a job's processes never block each other while a second job's
+  process i collides with the first job's. The OS drops the lock when the
+  holder dies (kill -9 included), so a resume never finds a stale lock."""
+  if os.path.exists(workdir) and not os.path.isdir(workdir):
+    raise checkpoint.CheckpointError(f"--workdir={workdir} is a file, not a directory; "
+                                     "choose another path")
+  os.makedirs(workdir, exist_ok=True)
+  handle = open(os.path.join(workdir, f".lock.{jax.process_index()}"), "a+")
+  try:
+    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+  except BlockingIOError:
+    handle.seek(0)
+    pid = handle.read().strip()
+    handle.close()
+    raise checkpoint.CheckpointError(
+        f"{workdir} is in use by a running training process{f' (pid {pid})' if pid else ''}; "
+        "wait for it to finish or use another --workdir") from None
+  handle.truncate(0)
+  handle.write(str(os.getpid()))
+  handle.flush()
+  try:
+    yield
+  finally:
+    handle.close()
 
 
 def save(ckpt: checkpoint.Checkpointer, trainer, state, updates_done: int,
@@ -73,6 +106,11 @@ def run(trainer, options: RunOptions):
   `preemption.Preempted` after saving on SIGTERM, `NonFiniteLoss` when the
   loss diverges (nothing of that update saved)."""
   workdir = os.path.abspath(options.workdir)
+  with workdir_lock(workdir):
+    return _run_locked(trainer, options, workdir)
+
+
+def _run_locked(trainer, options: RunOptions, workdir: str):
   ckpt = checkpoint.Checkpointer(checkpoint.checkpoint_dir(workdir),
                                  max_to_keep=options.max_checkpoints)
   state = checkpoint.resume_or_init(ckpt, algorithm=trainer.algorithm, config=trainer.config,

@@ -90,6 +90,26 @@ class CompiledStep:
     return self.jitted(state)
 
 
+class ShardedTrainer:
+  """What every trainer's run state shares: made by `initial_state(key)`
+  (unsharded; key None = the config's seed), placed on the mesh field by
+  field with `state_specs` (a run-state dataclass of PartitionSpecs)."""
+
+  mesh: jax.sharding.Mesh
+  state_specs: Any
+
+  def initial_state(self, key: jax.Array | None) -> Any:
+    raise NotImplementedError
+
+  def init(self, key: jax.Array | None = None) -> Any:
+    return sharding.place_by_field(self.initial_state(key), self.state_specs, self.mesh)
+
+  def abstract_state(self) -> Any:
+    """Shapes, dtypes and shardings of the run state (checkpoint restores)."""
+    shapes = jax.eval_shape(lambda: self.initial_state(None))
+    return sharding.abstract_by_field(shapes, self.state_specs, self.mesh)
+
+
 def concatenate(chunks: Sequence[Any]) -> Any:
   """Metric chunks (host or device), joined on their leading update axis."""
   return jax.tree.map(lambda *xs: np.concatenate([np.asarray(x) for x in xs]), *chunks)
