@@ -246,19 +246,21 @@ class AlphaZero(trainer_lib.ShardedTrainer):
     del updates_done
     return trainer_lib.mean_scalars(chunks)
 
-  def agent(self, params=None, *, num_simulations: int | None = None,
-            name: str = "alphazero") -> Agent:
-    """The greedy search player over these params (None: set them later)."""
-    config = self.config
-    sims = config.num_simulations if num_simulations is None else num_simulations
-    return players.search_agent(self.env, self.network, params, num_simulations=sims,
-                                search=config.search,
-                                max_num_considered_actions=config.max_num_considered_actions,
-                                name=name)
-
   def evaluator(self, *, games: int, uct_simulations: int) -> evaluation.Evaluator:
-    return evaluation.Evaluator(self.agent(), seed=self.config.seed, games=games,
+    return evaluation.Evaluator(search_player(self.config, self.env, self.network, None),
+                                seed=self.config.seed, games=games,
                                 uct_simulations=uct_simulations)
+
+
+def search_player(config: AlphaZeroConfig, env, network, params, *,
+                  num_simulations: int | None = None, name: str = "alphazero") -> Agent:
+  """The greedy search player over `params` (None: set them later), with
+  the config's search and budget unless `num_simulations` overrides it."""
+  sims = config.num_simulations if num_simulations is None else num_simulations
+  return players.search_agent(env, network, params, num_simulations=sims,
+                              search=config.search,
+                              max_num_considered_actions=config.max_num_considered_actions,
+                              name=name)
 
 
 def make_train(config: AlphaZeroConfig, mesh=None):
@@ -281,8 +283,5 @@ def agent_from_checkpoint(meta: dict, directory: str, step: int, *,
   network = make_network(config, env)
   params = checkpoint.restore_params_locally(directory, step, jax.eval_shape(
       lambda: networks.init_params(network, env.observation_shape, jax.random.PRNGKey(0))))
-  sims = config.num_simulations if num_simulations is None else num_simulations
-  return players.search_agent(env, network, params, num_simulations=sims,
-                              search=config.search,
-                              max_num_considered_actions=config.max_num_considered_actions,
-                              name=f"alphazero@{step}")
+  return search_player(config, env, network, params, num_simulations=num_simulations,
+                       name=f"alphazero@{step}")

@@ -536,12 +536,9 @@ class PPO(trainer_lib.ShardedTrainer):
     out["env_steps"] = float(updates_done * self.config.steps_per_update)
     return out
 
-  def agent(self, params=None, *, name: str = "ppo") -> Agent:
-    """The greedy policy player over one seed's params."""
-    return players.policy_agent(self.env, self.network, params, name=name)
-
   def evaluator(self, *, games: int, uct_simulations: int) -> evaluation.Evaluator:
-    return evaluation.Evaluator(self.agent(), seed=self.config.seed, games=games,
+    agent = players.policy_agent(self.env, self.network, None, name="ppo")
+    return evaluation.Evaluator(agent, seed=self.config.seed, games=games,
                                 uct_simulations=uct_simulations,
                                 stacked_seeds=self.config.num_seeds)
 

@@ -55,10 +55,13 @@ def test_exact_resume_n_equals_half_restart_half(tiny_config, tmp_path):
 
 
 def test_resume_with_other_network_shape_is_a_clear_error(tiny_config, tmp_path):
-  _run(dataclasses.replace(tiny_config, num_iterations=1), _options(tmp_path))
+  _run(dataclasses.replace(tiny_config, num_iterations=1),
+       _options(tmp_path, flags_text="--num_channels=8"))
   wider = dataclasses.replace(tiny_config, num_channels=16)
   with pytest.raises(checkpoint.CheckpointError, match="--num_channels=8"):
-    _run(wider, _options(tmp_path))
+    _run(wider, _options(tmp_path, flags_text="--num_channels=16"))
+  # The refused run wrote nothing: flags.txt still resumes the stored run.
+  assert (tmp_path / "flags.txt").read_text() == "--num_channels=8\n"
   other_game = dataclasses.replace(tiny_config, env_id="connect_four")
   with pytest.raises(checkpoint.CheckpointError, match="--env=tic_tac_toe"):
     _run(other_game, _options(tmp_path))

@@ -115,18 +115,19 @@ def _run_locked(trainer, options: RunOptions, workdir: str):
                                  max_to_keep=options.max_checkpoints)
   state = checkpoint.resume_or_init(ckpt, algorithm=trainer.algorithm, config=trainer.config,
                                     init=trainer.init, abstract_state=trainer.abstract_state)
-  # Written only now, once the workdir accepted this run: a refused resume
-  # leaves the flags.txt that resumes the stored run.
-  if options.flags_text and jax.process_index() == 0:
-    with open(os.path.join(workdir, "flags.txt"), "w") as f:
-      f.write(options.flags_text + "\n")
   start = trainer.updates_done(state)
   total = trainer.num_updates
   last = total if options.stop_at is None else min(options.stop_at, total)
   per_call = trainer.updates_per_step
   if (last - start) % per_call:
+    ckpt.close()
     raise ValueError(f"--updates_per_call={per_call} must divide the updates left "
                      f"({last - start})")
+  # Written only now, once the workdir accepted this run: a refused resume
+  # leaves the flags.txt that resumes the stored run.
+  if options.flags_text and jax.process_index() == 0:
+    with open(os.path.join(workdir, "flags.txt"), "w") as f:
+      f.write(options.flags_text + "\n")
 
   writer = metrics_lib.MetricsWriter(workdir, resume_from=start)
   evaluate = (trainer.evaluator(games=options.eval_games,
