@@ -113,8 +113,6 @@ def uct_agent(env, num_simulations: int, *, exploration: float = 2.0) -> Agent:
 # ---------------------------------------------------------------------------
 # Exact minimax, for games small enough to tabulate (tic-tac-toe).
 
-_TTT_LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8),
-              (0, 4, 8), (2, 4, 6))
 MINIMAX_GAMES = ("tic_tac_toe",)
 
 
@@ -122,34 +120,20 @@ MINIMAX_GAMES = ("tic_tac_toe",)
 def _tic_tac_toe_table():
   """[3**9, 9] float32: value (+1/0/-1) of each move for the player to move,
   indexed by sum(cell_i * 3**i) with cell 1 = mover's mark, 2 = opponent's;
-  -2 marks an occupied cell."""
+  -2 marks an occupied cell. Filled from the exact solver for every
+  position it can reach (rows of other positions are never read)."""
+  import itertools
+
   import numpy as np
+
+  from agents import tic_tac_toe_solver as solver
   powers = 3 ** np.arange(9)
   table = np.full((3 ** 9, 9), -2.0, np.float32)
-  memo: dict[tuple, int] = {}
-
-  def negamax(cells: tuple) -> int:
-    # Value for the player to move (marks 1); the opponent (2) just moved.
-    if cells in memo:
-      return memo[cells]
-    if any(all(cells[i] == 2 for i in line) for line in _TTT_LINES):
-      value = -1
-    elif all(cells):
-      value = 0
-    else:
-      values = []
-      for i in range(9):
-        if cells[i] == 0:
-          child = tuple({1: 2, 2: 1}.get(c, 0) for c in cells[:i] + (1,) + cells[i + 1:])
-          values.append(-negamax(child))
-      value = max(values)
-      row = int(np.dot(cells, powers))
-      for i, v in zip([i for i in range(9) if cells[i] == 0], values):
-        table[row, i] = v
-    memo[cells] = value
-    return value
-
-  negamax((0,) * 9)  # visits every reachable position, from the mover's side
+  for cells in itertools.product((0, 1, 2), repeat=9):
+    mine, theirs = tuple(c == 1 for c in cells), tuple(c == 2 for c in cells)
+    if abs(sum(mine) - sum(theirs)) <= 1:   # a legal count of marks
+      for action, v in solver.action_values(mine, theirs).items():
+        table[int(np.dot(cells, powers)), action] = v
   return table, powers
 
 
