@@ -9,28 +9,41 @@ from __future__ import annotations
 
 import jax
 import pgx
+import pgx.go
 
 from envs import core
 
 # Deterministic, perfect-information, two-player zero-sum games: search may
 # use the env itself as its model, which is what AlphaZero does here.
+# Go at every size (go_NxN) is one too.
 PERFECT_INFORMATION_TWO_PLAYER = frozenset({
-    "tic_tac_toe", "connect_four", "othello", "go_9x9", "go_19x19", "hex",
+    "tic_tac_toe", "connect_four", "othello", "hex",
     "chess", "gardner_chess", "animal_shogi", "shogi",
 })
 
 # Everything pgx ships except its MinAtar ports, which are GPL.
 BOARD_GAMES = (
     "2048", "animal_shogi", "backgammon", "chess", "connect_four",
-    "gardner_chess", "go_9x9", "go_19x19", "hex", "kuhn_poker",
+    "gardner_chess", "hex", "kuhn_poker",
     "leduc_holdem", "othello", "shogi", "sparrow_mahjong", "tic_tac_toe",
 )
+
+# Go: every board size from 2x2 to 19x19 (`go_NxN`); these are listed.
+GO_SIZES_LISTED = (5, 7, 9, 19)
+GO_MIN_SIZE, GO_MAX_SIZE = 2, 19
+# Komi by board size, area scoring. 5x5 and 7x7 are solved or nearly so:
+# perfect play wins by the whole board (25) on 5x5 and, it is believed, by 9
+# on 7x7, so those komis make the games balanced; 7x7 uses 9 (as the
+# literature on 7x7 does). pgx counts an exact tie (possible with an integer
+# komi) as a win for White. Other sizes keep pgx's 7.5. Override with
+# `envs.go.make(env_id, komi)` (`--komi` of the tournament and the trainers).
+GO_KOMI = {5: 24.5, 7: 9.0}
 
 
 # Longest possible game in moves (pgx's own move limits where it has them);
 # matches record this many moves per game.
-MAX_GAME_LENGTH = {"tic_tac_toe": 9, "connect_four": 42, "othello": 128, "hex": 122,
-                   "go_9x9": 2 * 81, "go_19x19": 2 * 361}
+# Go: 2 * size * size, pgx's limit.
+MAX_GAME_LENGTH = {"tic_tac_toe": 9, "connect_four": 42, "othello": 128, "hex": 122}
 
 
 class BoardEnv:
@@ -42,11 +55,13 @@ class BoardEnv:
     self.num_actions = int(self._pgx.num_actions)
     self.num_players = int(self._pgx.num_players)
     self.observation_shape = tuple(int(d) for d in self._pgx.observation_shape)
+    is_go = env_id.startswith("go_")
     self.is_perfect_information_two_player = (
-        env_id in PERFECT_INFORMATION_TWO_PLAYER)
+        is_go or env_id in PERFECT_INFORMATION_TWO_PLAYER)
     self.max_game_length = MAX_GAME_LENGTH.get(env_id, 1024)
-    if env_id.startswith("go_"):
+    if is_go:
       self.komi = float(self._pgx._game.komi)
+      self.max_game_length = int(self._pgx._game.max_termination_steps)
 
   def init(self, key: jax.Array):
     return self._pgx.init(key)
@@ -66,5 +81,20 @@ class BoardEnv:
     return f"BoardEnv({self.id!r})"
 
 
+def make_go(env_id: str, komi: float | None = None) -> BoardEnv:
+  """`go_NxN` with the size's default komi (GO_KOMI) unless `komi` is given."""
+  size = int(env_id[len("go_"):].split("x")[0])
+  if not GO_MIN_SIZE <= size <= GO_MAX_SIZE:
+    raise core.UnknownEnvError(
+        f"{env_id}: Go boards from {GO_MIN_SIZE}x{GO_MIN_SIZE} to {GO_MAX_SIZE}x{GO_MAX_SIZE}")
+  komi = GO_KOMI.get(size, 7.5) if komi is None else float(komi)
+  return BoardEnv(env_id, pgx_env=pgx.go.Go(size=size, komi=komi))
+
+
 for _name in BOARD_GAMES:
   core.register(_name, lambda n=_name: BoardEnv(n), family="board")
+for _size in GO_SIZES_LISTED:
+  core.register(f"go_{_size}x{_size}", lambda n=f"go_{_size}x{_size}": make_go(n),
+                family="board")
+core.register_pattern(r"go_([2-9]|1[0-9])x\1", make_go,
+                      shown=f"go_NxN (N {GO_MIN_SIZE}..{GO_MAX_SIZE})")

@@ -11,6 +11,7 @@ relies on this protocol only.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any, Callable, Protocol
 
 import jax
@@ -45,6 +46,9 @@ class _Entry:
 
 
 _REGISTRY: dict[str, _Entry] = {}
+# Names built from their parameters (go_NxN at any size): a full regex match,
+# the factory called with the name, and how error messages show the family.
+_PATTERNS: list[tuple[re.Pattern, Callable[[str], Env], str]] = []
 
 
 def register(name: str, factory: Callable[[], Env], *, family: str) -> None:
@@ -54,6 +58,19 @@ def register(name: str, factory: Callable[[], Env], *, family: str) -> None:
   _REGISTRY[name] = _Entry(factory, family)
 
 
+def register_pattern(pattern: str, factory: Callable[[str], Env], *, shown: str) -> None:
+  """Accepts every name that fully matches `pattern` (`factory(name)` builds
+  it); `shown` is how error messages list the family, e.g. 'go_NxN (N 2..19)'."""
+  _PATTERNS.append((re.compile(pattern), factory, shown))
+
+
+def _pattern_factory(name: str) -> Callable[[], Env] | None:
+  for pattern, factory, _ in _PATTERNS:
+    if pattern.fullmatch(name):
+      return lambda: factory(name)
+  return None
+
+
 def list_envs(family: str | None = None) -> list[str]:
   """Names of every registered env, optionally only one family ('board')."""
   return sorted(n for n, e in _REGISTRY.items() if family in (None, e.family))
@@ -61,12 +78,14 @@ def list_envs(family: str | None = None) -> list[str]:
 
 def check_env_name(name: str) -> None:
   """Raises UnknownEnvError with the list of valid names (no JAX work)."""
-  if name not in _REGISTRY:
-    raise UnknownEnvError(
-        f"unknown game {name!r}; valid names are: {', '.join(list_envs())}")
+  if name not in _REGISTRY and _pattern_factory(name) is None:
+    names = list_envs() + [shown for *_, shown in _PATTERNS]
+    raise UnknownEnvError(f"unknown game {name!r}; valid names are: {', '.join(names)}")
 
 
 def make(name: str) -> Env:
   """Returns the environment registered as `name` (e.g. 'connect_four')."""
   check_env_name(name)
-  return _REGISTRY[name].factory()
+  if name in _REGISTRY:
+    return _REGISTRY[name].factory()
+  return _pattern_factory(name)()

@@ -32,14 +32,14 @@ def board_size(env_id: str) -> int:
 
 
 def make(env_id: str, komi: float | None = None):
-  """`envs.make(env_id)`, with another komi if given (pgx's default is 7.5)."""
+  """`envs.make(env_id)`, with another komi if given (default: the size's,
+  `envs.board.GO_KOMI`)."""
   import envs
-  env = envs.make(env_id)
-  if komi is None or komi == env.komi:
-    return env
-  import pgx.go
-  from envs.board import BoardEnv
-  return BoardEnv(env_id, pgx_env=pgx.go.Go(size=board_size(env_id), komi=float(komi)))
+  from envs.board import make_go
+  envs.check_env_name(env_id)
+  if not is_go(env_id):
+    raise ValueError(f"{env_id!r} is not a Go game")
+  return make_go(env_id, komi)
 
 
 def pass_action(size: int) -> int:

@@ -12,13 +12,18 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-# Which games have which symmetry group (others: none).
-DIHEDRAL = frozenset({"tic_tac_toe", "go_9x9", "go_19x19", "othello"})
+# Which games have which symmetry group (others: none); Go at every size is
+# dihedral too.
+DIHEDRAL = frozenset({"tic_tac_toe", "othello"})
 MIRROR_COLUMNS = frozenset({"connect_four"})
 
 
+def is_dihedral(env_id: str) -> bool:
+  return env_id in DIHEDRAL or env_id.startswith("go_")
+
+
 def num_symmetries(env_id: str) -> int:
-  return 8 if env_id in DIHEDRAL else 2 if env_id in MIRROR_COLUMNS else 1
+  return 8 if is_dihedral(env_id) else 2 if env_id in MIRROR_COLUMNS else 1
 
 
 def _dihedral(board, t):
@@ -29,7 +34,7 @@ def _dihedral(board, t):
 
 def transform(env_id: str, observation, policy, index):
   """Applies symmetry `index` (traced int, < num_symmetries) to one example."""
-  if env_id in DIHEDRAL:
+  if is_dihedral(env_id):
     side = observation.shape[0]
     cells = side * side
 

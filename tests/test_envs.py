@@ -79,7 +79,9 @@ def test_unknown_env_lists_valid_names():
 def test_every_pgx_board_game_is_registered_and_minatar_is_not():
   import pgx
   board = set(envs.list_envs("board"))
-  assert board == {n for n in pgx.available_envs() if not n.startswith("minatar")}
+  pgx_games = {n for n in pgx.available_envs() if not n.startswith("minatar")}
+  assert pgx_games <= board
+  assert board - pgx_games == {"go_5x5", "go_7x7"}  # Go sizes pgx builds but does not list
 
 
 def test_episode_statistics_count_moves_and_results():

@@ -204,3 +204,68 @@ def test_full_game_against_gnugo_through_the_tournament_tool(go_engine, tmp_path
       assert set(game["engine_scores"]) == {ours, gnugo}
   standings = open(out / "standings.md").read()
   assert "| rank | player | Elo |" in standings and gnugo in standings
+
+
+def test_go_at_every_size_with_its_komi():
+  assert envs.make("go_7x7").komi == 9.0 and envs.make("go_5x5").komi == 24.5
+  assert envs.make("go_9x9").komi == 7.5
+  assert go.make("go_7x7", komi=5.5).komi == 5.5
+  for size in (2, 5, 7, 13, 19):
+    env = envs.make(f"go_{size}x{size}")
+    assert env.num_actions == size * size + 1 and env.observation_shape[:2] == (size, size)
+    assert env.max_game_length == 2 * size * size and env.is_perfect_information_two_player
+    assert go.board_size(env.id) == size
+  for bad in ("go_20x20", "go_1x1", "go_7x9", "go_07x07", "go_7"):
+    with pytest.raises(envs.UnknownEnvError, match=r"go_NxN \(N 2\.\.19\)"):
+      envs.make(bad)
+
+
+def test_area_score_agrees_with_pgx_at_7x7_with_komi_9():
+  """An integer komi allows a tie: pgx gives it to White, as documented."""
+  env = envs.make("go_7x7")
+  n = 32
+  states = jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(3), n))
+
+  @jax.jit
+  def play(states, key):
+    def move(carry, k):
+      s, total = carry
+      a = baselines.random_agent(env).apply((), s, k)
+      s = jax.vmap(env.step)(s, a, jax.random.split(k, n))
+      return (s, total + s.rewards), None
+    return jax.lax.scan(move, (states, jnp.zeros((n, 2))),
+                        jax.random.split(key, env.max_game_length))[0]
+
+  finals, totals = jax.device_get(play(states, jax.random.PRNGKey(4)))
+  checked = 0
+  for i in range(n):
+    state = jax.tree.map(lambda x: x[i], finals)
+    if bool(state._x.is_psk) or not bool(state.terminated):
+      continue
+    score = go.area_score(go.stones(state), 9.0)
+    black = int(state._player_order[0])
+    assert totals[i][black] == (1.0 if score > 0 else -1.0), (i, score)
+    checked += 1
+  assert checked >= n // 2
+
+
+def test_gtp_engine_and_gnugo_play_7x7(tmp_path):
+  assert os.path.exists(GNUGO), "GNU Go is required (.ci/run installs the gnugo package)"
+  from agents import load_agent
+  from conftest import untrained_checkpoint
+  workdir = untrained_checkpoint(str(tmp_path / "ckpt"), "go_7x7")
+  engine = gtp.GtpEngine(load_agent(workdir, num_simulations=2))
+  assert engine.handle("boardsize 9") == "? unacceptable size\n\n"
+  assert engine.handle("boardsize 7") == "=\n\n"
+  assert engine.handle("final_score") == "= W+9\n\n"  # the env's komi
+  assert engine.handle("genmove b").startswith("= ")
+  ours = f"gtp:python launch/gtp.py --checkpoint={workdir} --num_simulations=2"
+  gnugo = f"gtp:{GNUGO} --mode gtp --level 0 --chinese-rules"
+  out = tmp_path / "tour"
+  run_launcher("tournament.py", "--env=go_7x7", f"--agents={ours},{gnugo}",
+               "--games_per_pair=2", f"--out={out}", "--progress=false", timeout=600)
+  games = [json.loads(line) for line in open(out / "games.jsonl")]
+  assert len(games) == 2 and all(g["komi"] == 9.0 for g in games)
+  for game in games:
+    parsed = sgfmill.sgf.Sgf_game.from_bytes(open(out / game["sgf"]).read().encode())
+    assert parsed.get_size() == 7 and parsed.get_komi() == 9.0

@@ -9,16 +9,17 @@ import envs
 from envs import symmetry
 
 
-@pytest.mark.parametrize("env_id", sorted(symmetry.DIHEDRAL | symmetry.MIRROR_COLUMNS))
+@pytest.mark.parametrize("env_id", sorted(symmetry.DIHEDRAL | symmetry.MIRROR_COLUMNS)
+                         + ["go_5x5", "go_7x7", "go_9x9"])
 def test_stone_and_policy_move_together(env_id):
   env = envs.make(env_id)
   height, width, channels = env.observation_shape
-  cells = height * width if env_id in symmetry.DIHEDRAL else width
+  cells = height * width if symmetry.is_dihedral(env_id) else width
   seen = set()
   stride = max(1, cells // 7)
   for cell in range(0, cells, stride):
     obs = np.zeros(env.observation_shape, np.float32)
-    row, col = (divmod(cell, width) if env_id in symmetry.DIHEDRAL else (0, cell))
+    row, col = (divmod(cell, width) if symmetry.is_dihedral(env_id) else (0, cell))
     obs[row, col, 0] = 1.0
     policy = np.zeros(env.num_actions, np.float32)
     policy[cell] = 1.0
@@ -29,18 +30,18 @@ def test_stone_and_policy_move_together(env_id):
           env_id, jnp.asarray(obs), jnp.asarray(policy), jnp.int32(t))
       new_obs, new_pol = np.asarray(new_obs), np.asarray(new_pol)
       r, c = np.argwhere(new_obs[..., 0] == 1.0)[0]
-      expected = r * width + c if env_id in symmetry.DIHEDRAL else c
+      expected = r * width + c if symmetry.is_dihedral(env_id) else c
       assert new_pol[:cells].argmax() == expected, (t, cell)
       assert new_pol.sum() == pytest.approx(policy.sum())
       if env.num_actions > cells:
         assert new_pol[-1] == 0.5
       if cell == stride and t:
         seen.add(int(expected))
-  if env_id in symmetry.DIHEDRAL:
+  if symmetry.is_dihedral(env_id):
     assert len(seen) >= 3, "the transforms are not distinct"
 
 
-@pytest.mark.parametrize("env_id", ["tic_tac_toe", "go_9x9", "connect_four"])
+@pytest.mark.parametrize("env_id", ["tic_tac_toe", "go_7x7", "go_9x9", "connect_four"])
 def test_pgx_actions_index_cells_row_major(env_id):
   """The assumption the transforms rest on: action a puts a stone at cell
   (a // W, a % W) (connect four: in column a)."""
