@@ -152,8 +152,8 @@ def play_match(agent_a: Agent, agent_b: Agent, key: jax.Array, num_games: int,
   Two deterministic agents otherwise replay the same two games forever."""
   if agent_a.env_id != agent_b.env_id:
     raise ValueError(f"agents play different games: {agent_a.env_id} vs {agent_b.env_id}")
-  return _play(env if env is not None else agent_a.env, agent_a.apply, agent_b.apply, agent_a.params,
-               agent_b.params, num_games, key, opening_moves)
+  return _play(env if env is not None else agent_a.env, agent_a.apply, agent_b.apply,
+               agent_a.params, agent_b.params, num_games, key, opening_moves)
 
 
 # ---------------------------------------------------------------------------
@@ -222,29 +222,27 @@ def play_game(env, first: Player, second: Player, key: jax.Array,
   init_key, key = jax.random.split(key)
   state = env.init(init_key)
   step = jax.jit(env.step)
-  seats = {int(state.current_player): first, 1 - int(state.current_player): second}
   first.new_game(env, True)
   second.new_game(env, False)
   first_id = int(state.current_player)
+  players = (first.name, second.name)
   total = np.zeros(2, np.float64)
   actions: list[int] = []
   while not bool(state.terminated | state.truncated):
     key, move_key, step_key = jax.random.split(key, 3)
-    mover = int(state.current_player)
-    player = seats[mover]
+    first_moves = int(state.current_player) == first_id
     if len(actions) < opening_moves:
       action = int(opening_move(opening_key, jnp.int32(pair), jnp.int32(len(actions)),
                                 state.legal_action_mask))
     else:
-      action = player.genmove(state, move_key)
+      action = (first if first_moves else second).genmove(state, move_key)
     legal = np.asarray(state.legal_action_mask)
     if action == RESIGN or not (0 <= action < legal.shape[0] and legal[action]):
-      reason = "resign" if action == RESIGN else "illegal"
-      score = 0.0 if mover == first_id else 1.0
-      extra = {"final_state": state}
-      if reason == "illegal":
-        extra["illegal_move"] = int(action)
-      return GameRecord((first.name, second.name), actions, score, reason, extra)
+      score = 0.0 if first_moves else 1.0
+      if action == RESIGN:
+        return GameRecord(players, actions, score, "resign", {"final_state": state})
+      return GameRecord(players, actions, score, "illegal",
+                        {"final_state": state, "illegal_move": int(action)})
     actions.append(int(action))
     state = step(state, jnp.int32(action), step_key)
     total += np.asarray(state.rewards)
@@ -253,8 +251,7 @@ def play_game(env, first: Player, second: Player, key: jax.Array,
     if on_move is not None:
       on_move(state, int(action))
   score = (np.sign(total[first_id]) + 1) / 2
-  return GameRecord((first.name, second.name), actions, float(score), "end",
-                    {"final_state": state})
+  return GameRecord(players, actions, float(score), "end", {"final_state": state})
 
 
 # ---------------------------------------------------------------------------

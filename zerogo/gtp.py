@@ -67,7 +67,7 @@ class GtpEngine:
     # The pgx player order is irrelevant here: colours are read from the
     # move count (black moves on even plies).
     self.state = self.agent.env.init(jax.random.PRNGKey(0))
-    self.history: list[tuple] = []   # (state, action) before each move
+    self.history: list = []   # the state before each move
     self.moves: list[int] = []
 
   def _to_move(self) -> str:
@@ -81,7 +81,7 @@ class GtpEngine:
       raise _GtpFailure("illegal move (the game is over)")
     if not bool(np.asarray(self.state.legal_action_mask)[action]):
       raise _GtpFailure("illegal move")
-    self.history.append((self.state, action))
+    self.history.append(self.state)
     self._key, key = jax.random.split(self._key)
     self.state = self._step(self.state, jnp.int32(action), key)
     self.moves.append(action)
@@ -100,12 +100,10 @@ class GtpEngine:
   # -- commands --------------------------------------------------------------
 
   def _color(self, text: str) -> str:
-    color = text.lower()
-    if color in ("b", "black"):
-      return "b"
-    if color in ("w", "white"):
-      return "w"
-    raise _GtpFailure(f"invalid color {text!r}")
+    color = {"b": "b", "black": "b", "w": "w", "white": "w"}.get(text.lower())
+    if color is None:
+      raise _GtpFailure(f"invalid color {text!r}")
+    return color
 
   def _atomic(self, fn: Callable[[list[str]], str]) -> Callable[[list[str]], str]:
     """A command that fails leaves the game as it was (no half-applied
@@ -174,7 +172,7 @@ class GtpEngine:
   def _undo(self, args: list[str]) -> str:
     if not self.history:
       raise _GtpFailure("cannot undo")
-    self.state, _ = self.history.pop()
+    self.state = self.history.pop()
     self.moves.pop()
     return ""
 

@@ -84,14 +84,12 @@ def workdir_lock(workdir: str):
 
 def save(ckpt: checkpoint.Checkpointer, trainer, state, updates_done: int,
          flags_text: str = "") -> None:
-  """Saves the run state, its params and what rebuilds the network."""
-  checkpoint.save_run(ckpt, algorithm=trainer.algorithm, config=trainer.config, state=state,
-                      params=trainer.params(state), iteration=updates_done,
-                      flags_text=flags_text)
-
-
-def _losses_finite(chunk: dict) -> bool:
-  return bool(np.isfinite(np.asarray(chunk["loss"])).all())
+  """Saves the run state, its params and what rebuilds the network: the
+  config and the algorithm name `agents.load_agent` dispatches on."""
+  meta = {"algorithm": trainer.algorithm, "config": dataclasses.asdict(trainer.config),
+          "iteration": updates_done, "flags": flags_text,
+          "jax_version": jax.__version__, "num_devices": jax.device_count()}
+  ckpt.save(updates_done, params=trainer.params(state), state=state, meta=meta)
 
 
 def _postfix(scalars: dict) -> dict:
@@ -149,7 +147,7 @@ def _run_locked(trainer, options: RunOptions, workdir: str):
         state, chunk = trainer.step(state)
         chunk = jax.device_get(chunk)
         clock.stop()
-        if not _losses_finite(chunk):
+        if not np.isfinite(chunk["loss"]).all():
           raise NonFiniteLoss(
               f"the loss became {np.asarray(chunk['loss']).ravel()[-1]} at "
               f"{trainer.update_name} {done}; "

@@ -99,11 +99,8 @@ def sample(buffer: ReplayBuffer, slot_keys, per_slot: int) -> Batch:
   """Draws `per_slot` rows with targets from every slot (uniform, with
   replacement); slots with no target yet contribute rows of weight 0."""
   logits = jnp.where(buffer.has_target, 0.0, -jnp.inf)
-
-  def draw(key, slot_logits):
-    return jax.random.categorical(key, slot_logits, shape=(per_slot,))
-
-  rows = jax.vmap(draw)(slot_keys, logits)  # [B, per_slot]
+  rows = jax.vmap(lambda key, slot_logits: jax.random.categorical(
+      key, slot_logits, shape=(per_slot,)))(slot_keys, logits)  # [B, per_slot]
   take = lambda x: jnp.take_along_axis(
       x, rows.reshape(rows.shape + (1,) * (x.ndim - 2)), axis=1)
   flat = lambda x: x.reshape((-1,) + x.shape[2:])
