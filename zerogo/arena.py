@@ -64,10 +64,6 @@ def _play(env, apply_a, apply_b, params_a, params_b, num_games, key, opening_mov
   a_first = jnp.arange(num_games) % 2 == 0
   a_player = jnp.where(a_first, states.current_player, 1 - states.current_player)
 
-  def not_done(carry):
-    s, *_ = carry
-    return ~jnp.all(s.terminated | s.truncated)
-
   def move(carry):
     s, k, total, moves, actions = carry
     k, key_a, key_b, step_key = jax.random.split(k, 4)
@@ -86,7 +82,8 @@ def _play(env, apply_a, apply_b, params_a, params_b, num_games, key, opening_mov
 
   carry = (states, key, jnp.zeros(num_games, jnp.float32), jnp.zeros(num_games, jnp.int32),
            jnp.full((num_games, length), -1, jnp.int32))
-  _, _, total, moves, actions = jax.lax.while_loop(not_done, move, carry)
+  _, _, total, moves, actions = jax.lax.while_loop(
+      lambda carry: ~jnp.all(carry[0].terminated | carry[0].truncated), move, carry)
   return MatchResult(score=(jnp.sign(total) + 1) / 2, a_first=a_first, moves=moves,
                      actions=actions)
 
@@ -113,16 +110,11 @@ def _episodes(env, apply, params, num_episodes: int, key: jax.Array):
   return total, length, s.truncated
 
 
-def episode_returns(agent: Agent, key: jax.Array, num_episodes: int) -> jax.Array:
-  """float32[num_episodes]: undiscounted returns of a one-player game's
-  episodes played by `agent`, each to its end or the env's time limit."""
-  return episodes(agent, key, num_episodes)[0]
-
-
 def episodes(agent: Agent, key: jax.Array, num_episodes: int):
   """(returns float32[N], lengths int32[N], truncated bool[N]) of a
-  one-player game's episodes played by `agent`; `truncated`: cut off by the
-  env's time limit rather than ended by the game."""
+  one-player game's episodes played by `agent`, each to its end or the env's
+  time limit: undiscounted returns; `truncated`: cut off by the time limit
+  rather than ended by the game."""
   return _episodes(agent.env, agent.apply, agent.params, num_episodes, key)
 
 

@@ -11,7 +11,6 @@ checkpoint as the latest one.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import os
@@ -32,27 +31,8 @@ def _flatten(tree: Any) -> dict[str, Any]:
   return {jax.tree_util.keystr(path): leaf for path, leaf in leaves}
 
 
-def _unflatten(template: Any, named: dict[str, Any]) -> Any:
-  paths, treedef = jax.tree_util.tree_flatten_with_path(template)
-  return jax.tree_util.tree_unflatten(
-      treedef, [named[jax.tree_util.keystr(p)] for p, _ in paths])
-
-
 def checkpoint_dir(workdir: str) -> str:
   return os.path.join(os.path.abspath(workdir), "checkpoints")
-
-
-@contextlib.contextmanager
-def _quiet_absl(enabled: bool):
-  """Orbax warns on every read-only open ("Given directory is read only",
-  about a writable directory): noise for `load_agent` users."""
-  logger = logging.getLogger("absl")
-  level = logger.level
-  logger.setLevel(logging.ERROR if enabled else level)
-  try:
-    yield
-  finally:
-    logger.setLevel(level)
 
 
 class Checkpointer:
@@ -60,19 +40,25 @@ class Checkpointer:
 
   def __init__(self, directory: str, *, max_to_keep: int = 3, read_only: bool = False):
     self.directory = os.path.abspath(directory)
+    # Orbax warns on every read-only open ("Given directory is read only",
+    # about a writable directory): noise for `load_agent` users.
+    absl_logger = logging.getLogger("absl")
+    level = absl_logger.level
+    absl_logger.setLevel(logging.ERROR if read_only else level)
     try:
-      with _quiet_absl(read_only):
-        options = ocp.CheckpointManagerOptions(
-            max_to_keep=None if read_only else max_to_keep, create=not read_only,
-            read_only=read_only,
-            enable_async_checkpointing=False, cleanup_tmp_directories=not read_only)
-        self._manager = ocp.CheckpointManager(
-            self.directory, options=options,
-            item_handlers={"params": ocp.StandardCheckpointHandler(),
-                           "state": ocp.StandardCheckpointHandler(),
-                           "meta": ocp.JsonCheckpointHandler()})
+      options = ocp.CheckpointManagerOptions(
+          max_to_keep=None if read_only else max_to_keep, create=not read_only,
+          read_only=read_only,
+          enable_async_checkpointing=False, cleanup_tmp_directories=not read_only)
+      self._manager = ocp.CheckpointManager(
+          self.directory, options=options,
+          item_handlers={"params": ocp.StandardCheckpointHandler(),
+                         "state": ocp.StandardCheckpointHandler(),
+                         "meta": ocp.JsonCheckpointHandler()})
     except Exception as e:  # orbax raises many types for an unusable directory
       raise CheckpointError(f"cannot open checkpoints in {self.directory}: {e}") from e
+    finally:
+      absl_logger.setLevel(level)
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
@@ -103,12 +89,13 @@ class Checkpointer:
     if missing or wrong:
       name = (missing or wrong)[0]
       raise CheckpointError(
-          f"checkpoint {self._step_dir(step)} does not fit this run: {item}{name} "
+          f"checkpoint {self.directory}/{step} does not fit this run: {item}{name} "
           + ("is missing" if missing else
              f"has shape {stored[name]}, expected {tuple(abstract[name].shape)}")
           + "; use the flags it was trained with or another --workdir")
     restored = self._restore(step, **{item: ocp.args.StandardRestore(abstract)})[item]
-    return _unflatten(template, restored)
+    # `abstract` lists the leaves in the template's order.
+    return jax.tree.unflatten(jax.tree.structure(template), [restored[k] for k in abstract])
 
   def _restore(self, step: int, **items) -> Any:
     try:
@@ -118,12 +105,9 @@ class Checkpointer:
 
   def _unreadable(self, step: int, e: Exception) -> CheckpointError:
     return CheckpointError(
-        f"checkpoint {self._step_dir(step)} is unreadable or incomplete ({type(e).__name__}: "
+        f"checkpoint {self.directory}/{step} is unreadable or incomplete ({type(e).__name__}: "
         f"{str(e).splitlines()[0][:200] if str(e) else ''}); delete that step directory "
         "to fall back to an earlier one")
-
-  def _step_dir(self, step: int) -> str:
-    return os.path.join(self.directory, str(step))
 
   def close(self) -> None:
     self._manager.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -22,8 +23,7 @@ class MetricsWriter:
     kept = ([r for r in read_jsonl(path) if r.get("iteration", 0) <= resume_from]
             if os.path.exists(path) else [])
     # Seconds spent training before this process (see TrainClock).
-    timed = [r["train_s"] for r in kept if "train_s" in r]
-    self.previous_train_s = timed[-1] if timed else 0.0
+    self.previous_train_s = next((r["train_s"] for r in reversed(kept) if "train_s" in r), 0.0)
     if not self.active:
       return
     os.makedirs(workdir, exist_ok=True)
@@ -81,10 +81,8 @@ def read_jsonl(path: str) -> list[dict]:
   rows = []
   with open(path) as f:
     for line in f:
-      try:
+      with contextlib.suppress(json.JSONDecodeError):
         rows.append(json.loads(line))
-      except json.JSONDecodeError:
-        pass
   return rows
 
 

@@ -68,18 +68,16 @@ def elo_table(players: Sequence[str], games: Sequence[tuple[str, str, float]],
   for _ in range(num_bootstrap):
     pick = [g for idx in by_pair.values() for g in rng.choice(idx, len(idx))]
     samples.append(fit_elo(players, [games[i] for i in pick], anchor, anchor_rating))
+  ci95 = lambda values: tuple(np.percentile(values, [2.5, 97.5]).tolist())
   table = {}
   for p in players:
     mine = [g for g in games if p in g[:2]]
     points = sum(g[2] if g[0] == p else 1 - g[2] for g in mine)
-    boot = np.array([sample[p] for sample in samples])
-    table[p] = {"elo": ratings[p], "ci95": (float(np.percentile(boot, 2.5)),
-                                            float(np.percentile(boot, 97.5))),
+    table[p] = {"elo": ratings[p], "ci95": ci95([sample[p] for sample in samples]),
                 "games": len(mine), "score": points / max(len(mine), 1)}
   order = sorted(players, key=lambda p: -ratings[p])
   for p, below in zip(order, order[1:]):
-    gaps = np.array([sample[p] - sample[below] for sample in samples])
-    table[p]["gap_ci95"] = (float(np.percentile(gaps, 2.5)), float(np.percentile(gaps, 97.5)))
+    table[p]["gap_ci95"] = ci95([sample[p] - sample[below] for sample in samples])
   return table
 
 

@@ -71,7 +71,6 @@ def add(buffer: ReplayBuffer, observation, policy, to_play, episode,
   """Writes one position per slot (leading axis B) at the cursor row."""
   row = buffer.cursor[0]
   put = lambda column, value: column.at[:, row].set(value)
-  rows = buffer.episode.shape[1]
   return buffer.replace(
       observation=put(buffer.observation, observation.astype(buffer.observation.dtype)),
       policy=put(buffer.policy, policy),
@@ -80,7 +79,7 @@ def add(buffer: ReplayBuffer, observation, policy, to_play, episode,
       value=put(buffer.value, 0.0),
       search_value=put(buffer.search_value, search_value.astype(jnp.float32)),
       has_target=put(buffer.has_target, False),
-      cursor=(buffer.cursor + 1) % rows)
+      cursor=(buffer.cursor + 1) % buffer.episode.shape[1])
 
 
 def backfill(buffer: ReplayBuffer, done, rewards, episode) -> ReplayBuffer:

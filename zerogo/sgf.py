@@ -36,10 +36,7 @@ def write(record: GameRecord) -> str:
   props = [("FF", "4"), ("GM", "1"), ("CA", "UTF-8"), ("AP", f"zerogo:{__version__}"),
            ("SZ", str(record.size)), ("KM", f"{record.komi:g}"), ("RU", "Chinese"),
            ("PB", record.black), ("PW", record.white), ("DT", date)]
-  if record.result:
-    props.append(("RE", record.result))
-  if record.comment:
-    props.append(("GC", record.comment))
+  props += [(k, v) for k, v in (("RE", record.result), ("GC", record.comment)) if v]
   root = ";" + "".join(f"{k}[{_escape(v)}]" for k, v in props)
   nodes = [f";{'BW'[i % 2]}[{go.action_to_sgf(a, record.size)}]"
            for i, a in enumerate(record.moves)]

@@ -61,6 +61,10 @@ def total(x: jax.Array) -> jax.Array:
   return jax.lax.psum(x.sum(), DATA)
 
 
+def replicate(tree: Any, mesh) -> Any:
+  return jax.device_put(tree, NamedSharding(mesh, REPLICATED))
+
+
 def shard(tree: Any, mesh) -> Any:
   """Splits every leaf of `tree` along its leading axis over the mesh."""
   return jax.device_put(tree, NamedSharding(mesh, SHARDED))
