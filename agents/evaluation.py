@@ -51,7 +51,7 @@ class Evaluator:
   def _one_seed(self, params: Any, key: jax.Array) -> dict[str, float]:
     agent = dataclasses.replace(self.agent, params=params)
     if not self.two_player:
-      returns = jax.device_get(arena.episode_returns(agent, key, self.games))
+      returns = jax.device_get(arena.episodes(agent, key, self.games)[0])
       return {"eval/episode_return": float(np.mean(returns))}
     out = {}
     for i, opponent in enumerate(self.opponents):

@@ -40,7 +40,7 @@ def summarise(agent, *, games: int = 64, seed: int = 0) -> list[str]:
   key = jax.random.PRNGKey(seed)
   env = agent.env
   if env.num_players == 1:
-    returns = np.asarray(jax.device_get(arena.episode_returns(agent, key, games)))
+    returns = np.asarray(jax.device_get(arena.episodes(agent, key, games)[0]))
     half = 1.96 * returns.std(ddof=1) / math.sqrt(len(returns)) if len(returns) > 1 else 0.0
     return [f"greedy return over {len(returns)} episodes: {returns.mean():.2f} "
             f"+- {half:.2f} (95% interval of the mean)"]

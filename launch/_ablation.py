@@ -151,7 +151,7 @@ def evaluate(agent, protocol: Protocol, seed: int) -> tuple[str, float]:
   from zerogo import arena
   key = jax.random.PRNGKey(10_007 + seed)
   if agent.env.num_players == 1:
-    returns = arena.episode_returns(agent, key, protocol.episodes)
+    returns = arena.episodes(agent, key, protocol.episodes)[0]
     return f"greedy return ({protocol.episodes} episodes)", float(np.mean(jax.device_get(returns)))
   opponent = specs.make_agent(specs.parse(protocol.opponent), agent.env)
   result = arena.play_match(agent, opponent, key, protocol.games,

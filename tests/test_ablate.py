@@ -58,7 +58,7 @@ def test_ppo_grid_summary_matches_the_runs_and_resumes(tmp_path):
     # Final values: re-score each seed's checkpoint independently.
     for i, seed in enumerate(result["seeds"]):
       agent = agents.load_agent(str(workdir), seed_index=i)
-      again = np.mean(arena.episode_returns(agent, jax.random.PRNGKey(10_007 + seed), 4))
+      again = np.mean(arena.episodes(agent, jax.random.PRNGKey(10_007 + seed), 4)[0])
       assert result["final"][i] == pytest.approx(float(again), rel=1e-6)
     # The summary's numbers are the mean and t-interval of those values.
     assert per_seed == pytest.approx(result["final"], rel=1e-2, abs=0.5)

@@ -64,10 +64,6 @@ def _play(env, apply_a, apply_b, params_a, params_b, num_games, key, opening_mov
   a_first = jnp.arange(num_games) % 2 == 0
   a_player = jnp.where(a_first, states.current_player, 1 - states.current_player)
 
-  def not_done(carry):
-    s, *_ = carry
-    return ~jnp.all(s.terminated | s.truncated)
-
   def move(carry):
     s, k, total, moves, actions = carry
     k, key_a, key_b, step_key = jax.random.split(k, 4)
@@ -86,7 +82,8 @@ def _play(env, apply_a, apply_b, params_a, params_b, num_games, key, opening_mov
 
   carry = (states, key, jnp.zeros(num_games, jnp.float32), jnp.zeros(num_games, jnp.int32),
            jnp.full((num_games, length), -1, jnp.int32))
-  _, _, total, moves, actions = jax.lax.while_loop(not_done, move, carry)
+  _, _, total, moves, actions = jax.lax.while_loop(
+      lambda carry: ~jnp.all(carry[0].terminated | carry[0].truncated), move, carry)
   return MatchResult(score=(jnp.sign(total) + 1) / 2, a_first=a_first, moves=moves,
                      actions=actions)
 
@@ -113,16 +110,11 @@ def _episodes(env, apply, params, num_episodes: int, key: jax.Array):
   return total, length, s.truncated
 
 
-def episode_returns(agent: Agent, key: jax.Array, num_episodes: int) -> jax.Array:
-  """float32[num_episodes]: undiscounted returns of a one-player game's
-  episodes played by `agent`, each to its end or the env's time limit."""
-  return episodes(agent, key, num_episodes)[0]
-
-
 def episodes(agent: Agent, key: jax.Array, num_episodes: int):
   """(returns float32[N], lengths int32[N], truncated bool[N]) of a
-  one-player game's episodes played by `agent`; `truncated`: cut off by the
-  env's time limit rather than ended by the game."""
+  one-player game's episodes played by `agent`, each to its end or the env's
+  time limit: undiscounted returns; `truncated`: cut off by the time limit
+  rather than ended by the game."""
   return _episodes(agent.env, agent.apply, agent.params, num_episodes, key)
 
 
@@ -152,8 +144,8 @@ def play_match(agent_a: Agent, agent_b: Agent, key: jax.Array, num_games: int,
   Two deterministic agents otherwise replay the same two games forever."""
   if agent_a.env_id != agent_b.env_id:
     raise ValueError(f"agents play different games: {agent_a.env_id} vs {agent_b.env_id}")
-  return _play(env if env is not None else agent_a.env, agent_a.apply, agent_b.apply, agent_a.params,
-               agent_b.params, num_games, key, opening_moves)
+  return _play(env if env is not None else agent_a.env, agent_a.apply, agent_b.apply,
+               agent_a.params, agent_b.params, num_games, key, opening_moves)
 
 
 # ---------------------------------------------------------------------------
@@ -222,29 +214,27 @@ def play_game(env, first: Player, second: Player, key: jax.Array,
   init_key, key = jax.random.split(key)
   state = env.init(init_key)
   step = jax.jit(env.step)
-  seats = {int(state.current_player): first, 1 - int(state.current_player): second}
   first.new_game(env, True)
   second.new_game(env, False)
   first_id = int(state.current_player)
+  players = (first.name, second.name)
   total = np.zeros(2, np.float64)
   actions: list[int] = []
   while not bool(state.terminated | state.truncated):
     key, move_key, step_key = jax.random.split(key, 3)
-    mover = int(state.current_player)
-    player = seats[mover]
+    first_moves = int(state.current_player) == first_id
     if len(actions) < opening_moves:
       action = int(opening_move(opening_key, jnp.int32(pair), jnp.int32(len(actions)),
                                 state.legal_action_mask))
     else:
-      action = player.genmove(state, move_key)
+      action = (first if first_moves else second).genmove(state, move_key)
     legal = np.asarray(state.legal_action_mask)
     if action == RESIGN or not (0 <= action < legal.shape[0] and legal[action]):
-      reason = "resign" if action == RESIGN else "illegal"
-      score = 0.0 if mover == first_id else 1.0
-      extra = {"final_state": state}
-      if reason == "illegal":
-        extra["illegal_move"] = int(action)
-      return GameRecord((first.name, second.name), actions, score, reason, extra)
+      score = 0.0 if first_moves else 1.0
+      if action == RESIGN:
+        return GameRecord(players, actions, score, "resign", {"final_state": state})
+      return GameRecord(players, actions, score, "illegal",
+                        {"final_state": state, "illegal_move": int(action)})
     actions.append(int(action))
     state = step(state, jnp.int32(action), step_key)
     total += np.asarray(state.rewards)
@@ -253,8 +243,7 @@ def play_game(env, first: Player, second: Player, key: jax.Array,
     if on_move is not None:
       on_move(state, int(action))
   score = (np.sign(total[first_id]) + 1) / 2
-  return GameRecord((first.name, second.name), actions, float(score), "end",
-                    {"final_state": state})
+  return GameRecord(players, actions, float(score), "end", {"final_state": state})
 
 
 # ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ checkpoint as the latest one.
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import logging
 import os
 from typing import Any
@@ -31,28 +31,8 @@ def _flatten(tree: Any) -> dict[str, Any]:
   return {jax.tree_util.keystr(path): leaf for path, leaf in leaves}
 
 
-def _unflatten(template: Any, named: dict[str, Any]) -> Any:
-  paths, treedef = jax.tree_util.tree_flatten_with_path(template)
-  return jax.tree_util.tree_unflatten(
-      treedef, [named[jax.tree_util.keystr(p)] for p, _ in paths])
-
-
 def checkpoint_dir(workdir: str) -> str:
   return os.path.join(os.path.abspath(workdir), "checkpoints")
-
-
-@contextlib.contextmanager
-def _quiet_absl(enabled: bool):
-  """Orbax warns on every read-only open ("Given directory is read only",
-  about a writable directory): noise for `load_agent` users."""
-  logger = logging.getLogger("absl")
-  level = logger.level
-  if enabled:
-    logger.setLevel(logging.ERROR)
-  try:
-    yield
-  finally:
-    logger.setLevel(level)
 
 
 class Checkpointer:
@@ -60,19 +40,25 @@ class Checkpointer:
 
   def __init__(self, directory: str, *, max_to_keep: int = 3, read_only: bool = False):
     self.directory = os.path.abspath(directory)
+    # Orbax warns on every read-only open ("Given directory is read only",
+    # about a writable directory): noise for `load_agent` users.
+    absl_logger = logging.getLogger("absl")
+    level = absl_logger.level
+    absl_logger.setLevel(logging.ERROR if read_only else level)
     try:
-      with _quiet_absl(read_only):
-        options = ocp.CheckpointManagerOptions(
-            max_to_keep=None if read_only else max_to_keep, create=not read_only,
-            read_only=read_only,
-            enable_async_checkpointing=False, cleanup_tmp_directories=not read_only)
-        self._manager = ocp.CheckpointManager(
-            self.directory, options=options,
-            item_handlers={"params": ocp.StandardCheckpointHandler(),
-                           "state": ocp.StandardCheckpointHandler(),
-                           "meta": ocp.JsonCheckpointHandler()})
+      options = ocp.CheckpointManagerOptions(
+          max_to_keep=None if read_only else max_to_keep, create=not read_only,
+          read_only=read_only,
+          enable_async_checkpointing=False, cleanup_tmp_directories=not read_only)
+      self._manager = ocp.CheckpointManager(
+          self.directory, options=options,
+          item_handlers={"params": ocp.StandardCheckpointHandler(),
+                         "state": ocp.StandardCheckpointHandler(),
+                         "meta": ocp.JsonCheckpointHandler()})
     except Exception as e:  # orbax raises many types for an unusable directory
       raise CheckpointError(f"cannot open checkpoints in {self.directory}: {e}") from e
+    finally:
+      absl_logger.setLevel(level)
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
@@ -90,50 +76,38 @@ class Checkpointer:
   def meta(self, step: int) -> dict:
     return self._restore(step, meta=ocp.args.JsonRestore())["meta"]
 
-  def restore_params(self, step: int, template: Any) -> Any:
-    return self._restore_tree(step, "params", template)
-
-  def restore_state(self, step: int, template: Any) -> Any:
-    """`template`: a pytree of jax.ShapeDtypeStruct (with shardings)."""
-    return self._restore_tree(step, "state", template)
-
-  def _restore_tree(self, step: int, item: str, template: Any) -> Any:
+  def restore(self, step: int, item: str, template: Any) -> Any:
+    """Item "params" or "state" of a step. `template`: a pytree of
+    jax.ShapeDtypeStruct (with shardings)."""
     abstract = _flatten(template)
-    stored = self._stored_shapes(step, item)
+    try:
+      stored = {k: tuple(v.shape) for k, v in self._manager.item_metadata(step)[item].items()}
+    except Exception as e:
+      raise self._unreadable(step, e) from e
     missing = sorted(set(abstract) - set(stored))
-    wrong = [k for k in abstract if k in stored and tuple(stored[k]) != tuple(abstract[k].shape)]
+    wrong = [k for k in abstract if k in stored and stored[k] != tuple(abstract[k].shape)]
     if missing or wrong:
       name = (missing or wrong)[0]
       raise CheckpointError(
-          f"checkpoint {self._step_dir(step)} does not fit this run: {item}{name} "
+          f"checkpoint {self.directory}/{step} does not fit this run: {item}{name} "
           + ("is missing" if missing else
-             f"has shape {tuple(stored[name])}, expected {tuple(abstract[name].shape)}")
+             f"has shape {stored[name]}, expected {tuple(abstract[name].shape)}")
           + "; use the flags it was trained with or another --workdir")
     restored = self._restore(step, **{item: ocp.args.StandardRestore(abstract)})[item]
-    return _unflatten(template, restored)
-
-  def _stored_shapes(self, step: int, item: str) -> dict[str, tuple]:
-    try:
-      metadata = self._manager.item_metadata(step)[item]
-      return {k: tuple(v.shape) for k, v in metadata.items()}
-    except Exception as e:
-      raise CheckpointError(
-          f"checkpoint {self._step_dir(step)} is unreadable or incomplete ({type(e).__name__}); "
-          "delete that step directory to fall back to an earlier one") from e
+    # `abstract` lists the leaves in the template's order.
+    return jax.tree.unflatten(jax.tree.structure(template), [restored[k] for k in abstract])
 
   def _restore(self, step: int, **items) -> Any:
     try:
       return self._manager.restore(step, args=ocp.args.Composite(**items))
-    except CheckpointError:
-      raise
     except Exception as e:
-      raise CheckpointError(
-          f"checkpoint {self._step_dir(step)} is unreadable or incomplete ({type(e).__name__}: "
-          f"{str(e).splitlines()[0][:200] if str(e) else ''}); delete that step directory "
-          "to fall back to an earlier one") from e
+      raise self._unreadable(step, e) from e
 
-  def _step_dir(self, step: int) -> str:
-    return os.path.join(self.directory, str(step))
+  def _unreadable(self, step: int, e: Exception) -> CheckpointError:
+    return CheckpointError(
+        f"checkpoint {self.directory}/{step} is unreadable or incomplete ({type(e).__name__}: "
+        f"{str(e).splitlines()[0][:200] if str(e) else ''}); delete that step directory "
+        "to fall back to an earlier one")
 
   def close(self) -> None:
     self._manager.close()
@@ -165,29 +139,25 @@ def restore_params_locally(directory: str, step: int, shapes: Any) -> Any:
   local = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
   template = jax.tree.map(
       lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=local), shapes)
-  return Checkpointer(directory, read_only=True).restore_params(step, template)
+  return Checkpointer(directory, read_only=True).restore(step, "params", template)
 
 
 # ---------------------------------------------------------------------------
-# Runs: what every training loop saves and how it resumes.
+# Runs: how every training loop resumes (`zerogo.loop.save` writes the meta).
 
-def save_run(ckpt: Checkpointer, *, algorithm: str, config: Any, state: Any, params: Any,
-             iteration: int, flags_text: str = "") -> None:
-  """Saves a run's whole state plus what rebuilds its network: the config
-  (a dataclass) and the algorithm name `agents.load_agent` dispatches on."""
-  import dataclasses
-  meta = {"algorithm": algorithm, "config": dataclasses.asdict(config),
-          "iteration": iteration, "flags": flags_text,
-          "jax_version": jax.__version__, "num_devices": jax.device_count()}
-  ckpt.save(iteration, params=params, state=state, meta=meta)
+def resume_or_init(ckpt: Checkpointer, *, algorithm: str, config: Any, init, abstract_state):
+  """The latest checkpointed state of this run, or `init()` if there is none.
+  `abstract_state()`: the state's shapes, dtypes and shardings.
 
-
-def check_compatible(stored: dict, config: Any, algorithm: str, where: str) -> list[str]:
-  """Raises CheckpointError if the stored run cannot continue as `config`
-  (another algorithm, or a field marked `shape` in its config class differs);
-  returns the names of other fields that differ (the run continues, but is
+  Raises CheckpointError if the stored run cannot continue as `config`
+  (another algorithm, or a field marked `shape` in its config class
+  differs); other fields that differ are logged (the run continues, but is
   no longer a bit-exact continuation)."""
-  import dataclasses
+  from absl import logging
+  latest = ckpt.latest_step()
+  if latest is None:
+    return init()
+  stored, where = ckpt.meta(latest), f"{ckpt.directory}/{latest}"
   if stored.get("algorithm") != algorithm:
     raise CheckpointError(
         f"{where} holds a {stored.get('algorithm')!r} run, not a {algorithm} run; "
@@ -200,20 +170,9 @@ def check_compatible(stored: dict, config: Any, algorithm: str, where: str) -> l
       raise CheckpointError(
           f"{where} was trained with --{name.replace('env_id', 'env')}={saved.get(name)}, "
           f"but this run asks for {current[name]}; use the same value or another --workdir")
-  return [k for k, v in current.items()
-          if k not in ("num_iterations", "total_steps") and saved.get(k) != v]
-
-
-def resume_or_init(ckpt: Checkpointer, *, algorithm: str, config: Any, init, abstract_state):
-  """The latest checkpointed state of this run, or `init()` if there is none.
-  `abstract_state()`: the state's shapes, dtypes and shardings."""
-  from absl import logging
-  latest = ckpt.latest_step()
-  if latest is None:
-    return init()
-  differs = check_compatible(ckpt.meta(latest), config, algorithm,
-                             f"{ckpt.directory}/{latest}")
+  differs = [k for k, v in current.items()
+             if k not in ("num_iterations", "total_steps") and saved.get(k) != v]
   if differs:
     logging.warning("resuming with changed settings %s: not a bit-exact continuation",
                     ", ".join(differs))
-  return ckpt.restore_state(latest, abstract_state())
+  return ckpt.restore(latest, "state", abstract_state())

@@ -46,10 +46,6 @@ def shape_fields(config_class) -> tuple[str, ...]:
   return tuple(f.name for f in dataclasses.fields(config_class) if f.metadata.get("shape"))
 
 
-def _number(value: Any) -> bool:
-  return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def check(config: Any) -> None:
   """Raises ValueError (one sentence naming the flag) for the first field
   outside its documented choices or range, or a float that is NaN or
@@ -61,7 +57,7 @@ def check(config: Any) -> None:
     if meta["choices"] is not None and value not in meta["choices"]:
       raise ValueError(f"--{name}={value!r} is not one of "
                        f"{', '.join(str(c) for c in meta['choices'])}")
-    if not _number(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
       continue
     if isinstance(value, float) and not math.isfinite(value):
       raise ValueError(f"--{name} must be a finite number, got {value}")

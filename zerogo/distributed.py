@@ -18,6 +18,8 @@ Three ways in:
 
 from __future__ import annotations
 
+import glob
+import importlib.util
 import os
 
 # Environment variables that mean "this process is one of several", for the
@@ -25,8 +27,8 @@ import os
 _CLUSTER_MARKERS = {
     # Set by srun for its job step; SLURM_NTASKS is also set for a plain
     # `python` in an sbatch script, which is one process, not several.
-    "slurm": ("SLURM_STEP_NUM_TASKS",),
-    "open mpi": ("OMPI_COMM_WORLD_SIZE",),
+    "slurm": "SLURM_STEP_NUM_TASKS",
+    "open mpi": "OMPI_COMM_WORLD_SIZE",
 }
 
 
@@ -38,27 +40,20 @@ def detect_cluster(environ=None) -> str | None:
   """The multi-process cluster this process runs in ("slurm", "open mpi",
   "cloud tpu"), or None for a plain single-process run."""
   environ = os.environ if environ is None else environ
-  for name, variables in _CLUSTER_MARKERS.items():
-    for var in variables:
-      value = environ.get(var, "")
-      if value.isdigit() and int(value) > 1:
-        return name
+  for name, variable in _CLUSTER_MARKERS.items():
+    value = environ.get(variable, "")
+    if value.isdigit() and int(value) > 1:
+      return name
   # GKE TPU pods list every worker of the slice; one name is a single host.
   hosts = environ.get("TPU_WORKER_HOSTNAMES", "")
   if len([h for h in hosts.split(",") if h.strip()]) > 1:
     return "cloud tpu"
   # A Cloud TPU VM (gcloud ... tpu-vm ssh --worker=all): libtpu and TPU chips;
   # JAX then finds the slice's workers itself (one process on a single host).
-  if environ is os.environ and _on_cloud_tpu_vm():
+  if (environ is os.environ and importlib.util.find_spec("libtpu") is not None
+      and (glob.glob("/dev/accel*") or glob.glob("/dev/vfio/[0-9]*"))):
     return "cloud tpu"
   return None
-
-
-def _on_cloud_tpu_vm() -> bool:
-  import glob
-  import importlib.util
-  return (importlib.util.find_spec("libtpu") is not None
-          and bool(glob.glob("/dev/accel*") or glob.glob("/dev/vfio/[0-9]*")))
 
 
 def check_settings(coordinator_address: str | None, num_processes: int | None,

@@ -67,11 +67,8 @@ class GtpEngine:
     # The pgx player order is irrelevant here: colours are read from the
     # move count (black moves on even plies).
     self.state = self.agent.env.init(jax.random.PRNGKey(0))
-    self.history: list[tuple] = []   # (state, action) before each move
+    self.history: list = []   # the state before each move
     self.moves: list[int] = []
-
-  def _to_move(self) -> str:
-    return go.color_of_ply(len(self.moves))
 
   def _game_over(self) -> bool:
     return bool(self.state.terminated | self.state.truncated)
@@ -81,7 +78,7 @@ class GtpEngine:
       raise _GtpFailure("illegal move (the game is over)")
     if not bool(np.asarray(self.state.legal_action_mask)[action]):
       raise _GtpFailure("illegal move")
-    self.history.append((self.state, action))
+    self.history.append(self.state)
     self._key, key = jax.random.split(self._key)
     self.state = self._step(self.state, jnp.int32(action), key)
     self.moves.append(action)
@@ -89,7 +86,7 @@ class GtpEngine:
   def _catch_up(self, color: str) -> None:
     """A controller may ask for two moves of one colour in a row: the other
     side is taken to have passed in between (unless that ends the game)."""
-    if color != self._to_move():
+    if color != go.color_of_ply(len(self.moves)):
       if self.moves and self.moves[-1] == go.pass_action(self.size):
         raise _GtpFailure(f"it is not {'black' if color == 'b' else 'white'}'s turn")
       self._apply(go.pass_action(self.size))
@@ -100,24 +97,10 @@ class GtpEngine:
   # -- commands --------------------------------------------------------------
 
   def _color(self, text: str) -> str:
-    color = text.lower()
-    if color in ("b", "black"):
-      return "b"
-    if color in ("w", "white"):
-      return "w"
-    raise _GtpFailure(f"invalid color {text!r}")
-
-  def _atomic(self, fn: Callable[[list[str]], str]) -> Callable[[list[str]], str]:
-    """A command that fails leaves the game as it was (no half-applied
-    catch-up pass)."""
-    def run(args):
-      saved = (self.state, list(self.history), list(self.moves), self._key)
-      try:
-        return fn(args)
-      except Exception:
-        self.state, self.history, self.moves, self._key = saved
-        raise
-    return run
+    color = {"b": "b", "black": "b", "w": "w", "white": "w"}.get(text.lower())
+    if color is None:
+      raise _GtpFailure(f"invalid color {text!r}")
+    return color
 
   def _genmove(self, args: list[str]) -> str:
     if len(args) != 1:
@@ -130,17 +113,16 @@ class GtpEngine:
     if (self._value is not None and len(self.moves) >= self.min_moves_before_resign
         and float(self._value(self.agent.params, batched)[0]) < self.resign_threshold):
       return "resign"
-    opponent_passed = bool(self.moves) and self.moves[-1] == go.pass_action(self.size)
     mine = 1 if color == "b" else -1
-    if opponent_passed and mine * self._score() > 0:
-      action = go.pass_action(self.size)  # ahead on the count: end the game
+    if self.moves[-1:] == [go.pass_action(self.size)] and mine * self._score() > 0:
+      action = go.pass_action(self.size)  # the opponent passed, we are ahead: end the game
     else:
       self._key, key = jax.random.split(self._key)
       action = int(self._act(self.agent.params, batched, key)[0])
     self._apply(action)
     return go.action_to_vertex(action, self.size)
 
-  def _play(self, args: list[str]) -> str:
+  def _play(self, args: list[str]) -> None:
     if len(args) != 2:
       raise _GtpFailure("syntax error (play COLOR VERTEX)")
     color = self._color(args[0])
@@ -150,17 +132,15 @@ class GtpEngine:
       raise _GtpFailure(f"syntax error ({e})") from None
     self._catch_up(color)
     self._apply(action)
-    return ""
 
-  def _boardsize(self, args: list[str]) -> str:
+  def _boardsize(self, args: list[str]) -> None:
     if len(args) != 1 or not _ascii_digits(args[0]):
       raise _GtpFailure("syntax error (boardsize N)")
     if int(args[0]) != self.size:
       raise _GtpFailure("unacceptable size")
     self._clear()
-    return ""
 
-  def _komi(self, args: list[str]) -> str:
+  def _komi(self, args: list[str]) -> None:
     try:
       (value,) = args
       komi = float(value)
@@ -169,32 +149,24 @@ class GtpEngine:
     if not math.isfinite(komi):
       raise _GtpFailure("syntax error (komi must be a finite number)")
     self.komi = komi
-    return ""
 
-  def _undo(self, args: list[str]) -> str:
+  def _undo(self, args: list[str]) -> None:
     if not self.history:
       raise _GtpFailure("cannot undo")
-    self.state, _ = self.history.pop()
+    self.state = self.history.pop()
     self.moves.pop()
-    return ""
 
   def _known(self, args: list[str]) -> str:
     if len(args) != 1:
       raise _GtpFailure("syntax error (known_command NAME)")
     return "true" if args[0] in COMMANDS else "false"
 
-  def _quit(self, args: list[str]) -> str:
+  def _quit(self, args: list[str]) -> None:
     self.quit = True
-    return ""
 
-  def _showboard(self, args: list[str]) -> str:
-    last = self.moves[-1] if self.moves else None
-    return "\n" + go.render(go.stones(self.state), last)
-
-  def _time(self, args: list[str]) -> str:
-    return ""  # accepted; the search budget is fixed by --num_simulations
-
-  def dispatch(self) -> dict[str, Callable[[list[str]], str]]:
+  def dispatch(self) -> dict[str, Callable[[list[str]], str | None]]:
+    """Command name -> handler(args): the response text, None for an empty
+    success, `_GtpFailure` for `? message`."""
     return {
         "protocol_version": lambda a: "2",
         "name": lambda a: self.name,
@@ -203,15 +175,17 @@ class GtpEngine:
         "list_commands": lambda a: "\n".join(COMMANDS),
         "quit": self._quit,
         "boardsize": self._boardsize,
-        "clear_board": lambda a: (self._clear(), "")[1],
+        "clear_board": lambda a: self._clear(),
         "komi": self._komi,
-        "play": self._atomic(self._play),
-        "genmove": self._atomic(self._genmove),
+        "play": self._play,
+        "genmove": self._genmove,
         "undo": self._undo,
-        "showboard": self._showboard,
+        "showboard": lambda a: "\n" + go.render(go.stones(self.state),
+                                                 self.moves[-1] if self.moves else None),
         "final_score": lambda a: go.result_string(self._score()),
-        "time_settings": self._time,
-        "time_left": self._time,
+        # Accepted; the search budget is fixed by --num_simulations.
+        "time_settings": lambda a: None,
+        "time_left": lambda a: None,
     }
 
   # -- protocol ----------------------------------------------------------------
@@ -240,13 +214,18 @@ class GtpEngine:
         return f"?{ident} syntax error (missing command)\n\n"
     command, args = words[0], words[1:]
     handler = self._handlers.get(command)
+    # A command that fails leaves the game as it was (no half-applied
+    # catch-up pass before an illegal move).
+    saved = (self.state, list(self.history), list(self.moves), self._key)
     try:
       if handler is None:
         raise _GtpFailure("unknown command")
       result = handler(args)
-    except _GtpFailure as e:
-      return f"?{ident} {e}\n\n"
-    except Exception as e:  # never die on input: report and carry on
+    except Exception as e:
+      self.state, self.history, self.moves, self._key = saved
+      if isinstance(e, _GtpFailure):
+        return f"?{ident} {e}\n\n"
+      # Never die on input: report and carry on.
       # One line: a blank line inside a reply would end it early.
       detail = " ".join(str(e).split())[:200]
       return f"?{ident} internal error: {type(e).__name__}: {detail}\n\n"

@@ -40,8 +40,7 @@ def make_optimizer(*, learning_rate: float, weight_decay: float,
 
 
 def init_train_state(params, optimizer) -> TrainState:
-  return TrainState(params=params, opt_state=optimizer.init(params),
-                    step=jnp.int32(0))
+  return TrainState(params=params, opt_state=optimizer.init(params), step=jnp.int32(0))
 
 
 def sgd_step(state: TrainState, batch, *, loss_fn: Callable,

@@ -84,14 +84,12 @@ def workdir_lock(workdir: str):
 
 def save(ckpt: checkpoint.Checkpointer, trainer, state, updates_done: int,
          flags_text: str = "") -> None:
-  """Saves the run state, its params and what rebuilds the network."""
-  checkpoint.save_run(ckpt, algorithm=trainer.algorithm, config=trainer.config, state=state,
-                      params=trainer.params(state), iteration=updates_done,
-                      flags_text=flags_text)
-
-
-def _losses_finite(chunk: dict) -> bool:
-  return bool(np.isfinite(np.asarray(chunk["loss"])).all())
+  """Saves the run state, its params and what rebuilds the network: the
+  config and the algorithm name `agents.load_agent` dispatches on."""
+  meta = {"algorithm": trainer.algorithm, "config": dataclasses.asdict(trainer.config),
+          "iteration": updates_done, "flags": flags_text,
+          "jax_version": jax.__version__, "num_devices": jax.device_count()}
+  ckpt.save(updates_done, params=trainer.params(state), state=state, meta=meta)
 
 
 def _postfix(scalars: dict) -> dict:
@@ -107,85 +105,80 @@ def run(trainer, options: RunOptions):
   loss diverges (nothing of that update saved)."""
   workdir = os.path.abspath(options.workdir)
   with workdir_lock(workdir):
-    return _run_locked(trainer, options, workdir)
+    ckpt = checkpoint.Checkpointer(checkpoint.checkpoint_dir(workdir),
+                                   max_to_keep=options.max_checkpoints)
+    state = checkpoint.resume_or_init(ckpt, algorithm=trainer.algorithm, config=trainer.config,
+                                      init=trainer.init, abstract_state=trainer.abstract_state)
+    start = trainer.updates_done(state)
+    total = trainer.num_updates
+    last = total if options.stop_at is None else min(options.stop_at, total)
+    per_call = trainer.updates_per_step
+    if (last - start) % per_call:
+      ckpt.close()
+      raise ValueError(f"--updates_per_call={per_call} must divide the updates left "
+                       f"({last - start})")
+    # Written only now, once the workdir accepted this run: a refused resume
+    # leaves the flags.txt that resumes the stored run.
+    if options.flags_text and jax.process_index() == 0:
+      with open(os.path.join(workdir, "flags.txt"), "w") as f:
+        f.write(options.flags_text + "\n")
 
+    writer = metrics_lib.MetricsWriter(workdir, resume_from=start)
+    evaluate = (trainer.evaluator(games=options.eval_games,
+                                  uct_simulations=options.eval_uct_simulations)
+                if options.eval_every > 0 else None)
+    scale = trainer.progress_per_update
+    bar = metrics_lib.progress_bar(total * scale, initial=start * scale,
+                                   desc=f"{trainer.algorithm} {trainer.config.env_id}",
+                                   enabled=options.progress, unit=trainer.progress_unit)
+    started, pending = time.time(), []
+    clock = metrics_lib.TrainClock(writer.previous_train_s, options.time_budget_s)
+    preempted_at = None
+    try:
+      with preemption.SigtermWatch() as watch:
+        for done in range(start + per_call, last + 1, per_call):
+          if clock.out_of_time:  # a resumed run whose budget is already spent
+            break
+          clock.start()
+          state, chunk = trainer.step(state)
+          chunk = jax.device_get(chunk)
+          clock.stop()
+          if not np.isfinite(chunk["loss"]).all():
+            raise NonFiniteLoss(
+                f"the loss became {np.asarray(chunk['loss']).ravel()[-1]} at "
+                f"{trainer.update_name} {done}; "
+                "nothing of it was saved (the latest checkpoint is the last good one): lower "
+                "--learning_rate and run again with the same --workdir")
+          pending.append(chunk)
+          # Agreed over processes: every process must stop at the same update.
+          stop, out_of_time = watch.poll(clock.out_of_time)
+          final = done == last or out_of_time or stop
 
-def _run_locked(trainer, options: RunOptions, workdir: str):
-  ckpt = checkpoint.Checkpointer(checkpoint.checkpoint_dir(workdir),
-                                 max_to_keep=options.max_checkpoints)
-  state = checkpoint.resume_or_init(ckpt, algorithm=trainer.algorithm, config=trainer.config,
-                                    init=trainer.init, abstract_state=trainer.abstract_state)
-  start = trainer.updates_done(state)
-  total = trainer.num_updates
-  last = total if options.stop_at is None else min(options.stop_at, total)
-  per_call = trainer.updates_per_step
-  if (last - start) % per_call:
-    ckpt.close()
-    raise ValueError(f"--updates_per_call={per_call} must divide the updates left "
-                     f"({last - start})")
-  # Written only now, once the workdir accepted this run: a refused resume
-  # leaves the flags.txt that resumes the stored run.
-  if options.flags_text and jax.process_index() == 0:
-    with open(os.path.join(workdir, "flags.txt"), "w") as f:
-      f.write(options.flags_text + "\n")
+          def due(every: int) -> bool:
+            return final or (every > 0 and done % every < per_call)
 
-  writer = metrics_lib.MetricsWriter(workdir, resume_from=start)
-  evaluate = (trainer.evaluator(games=options.eval_games,
-                                uct_simulations=options.eval_uct_simulations)
-              if options.eval_every > 0 else None)
-  scale = trainer.progress_per_update
-  bar = metrics_lib.progress_bar(total * scale, initial=start * scale,
-                                 desc=f"{trainer.algorithm} {trainer.config.env_id}",
-                                 enabled=options.progress, unit=trainer.progress_unit)
-  started, pending = time.time(), []
-  clock = metrics_lib.TrainClock(writer.previous_train_s, options.time_budget_s)
-  preempted_at = None
-  try:
-    with preemption.SigtermWatch() as watch:
-      for done in range(start + per_call, last + 1, per_call):
-        if clock.out_of_time:  # a resumed run whose budget is already spent
-          break
-        clock.start()
-        state, chunk = trainer.step(state)
-        chunk = jax.device_get(chunk)
-        clock.stop()
-        if not _losses_finite(chunk):
-          raise NonFiniteLoss(
-              f"the loss became {np.asarray(chunk['loss']).ravel()[-1]} at "
-              f"{trainer.update_name} {done}; "
-              "nothing of it was saved (the latest checkpoint is the last good one): lower "
-              "--learning_rate and run again with the same --workdir")
-        pending.append(chunk)
-        # Agreed over processes: every process must stop at the same update.
-        stop, out_of_time = watch.poll(clock.out_of_time)
-        final = done == last or out_of_time or stop
-
-        def due(every: int) -> bool:
-          return final or (every > 0 and done % every < per_call)
-
-        if due(options.log_every) or (evaluate and due(options.eval_every)):
-          scalars = trainer.summarise(pending, done)
-          pending = []
-          scalars["train_s"] = clock.seconds
-          scalars["elapsed_s"] = time.time() - started
-          if evaluate and due(options.eval_every):
-            # Every process evaluates its own copy of the params, so none sits
-            # idle at the next collective long enough to hit a barrier timeout.
-            scalars.update(evaluate(sharding.local_copy(trainer.params(state)), done))
-          writer.write(done, scalars)
-          bar.set_postfix(_postfix(scalars), refresh=False)
-        if due(options.checkpoint_every):
-          save(ckpt, trainer, state, done, options.flags_text)
-        bar.update(per_call * scale)
-        if stop:
-          preempted_at = done
-        if out_of_time or stop:
-          break
-  finally:
-    bar.close()
-    writer.close()
-    ckpt.close()
-  if preempted_at is not None:
-    raise preemption.Preempted(f"SIGTERM: saved at {trainer.update_name} {preempted_at}; "
-                               "run the same command to continue")
-  return state
+          if due(options.log_every) or (evaluate and due(options.eval_every)):
+            scalars = trainer.summarise(pending, done)
+            pending = []
+            scalars.update(train_s=clock.seconds, elapsed_s=time.time() - started)
+            if evaluate and due(options.eval_every):
+              # Every process evaluates its own copy of the params, so none sits
+              # idle at the next collective long enough to hit a barrier timeout.
+              scalars.update(evaluate(sharding.local_copy(trainer.params(state)), done))
+            writer.write(done, scalars)
+            bar.set_postfix(_postfix(scalars), refresh=False)
+          if due(options.checkpoint_every):
+            save(ckpt, trainer, state, done, options.flags_text)
+          bar.update(per_call * scale)
+          if stop:
+            preempted_at = done
+          if out_of_time or stop:
+            break
+    finally:
+      bar.close()
+      writer.close()
+      ckpt.close()
+    if preempted_at is not None:
+      raise preemption.Preempted(f"SIGTERM: saved at {trainer.update_name} {preempted_at}; "
+                                 "run the same command to continue")
+    return state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -14,18 +15,15 @@ class MetricsWriter:
   """Appends one JSON object per call to `<workdir>/metrics.jsonl` and the
   same scalars to TensorBoard. On processes other than 0 it does nothing."""
 
-  def __init__(self, workdir: str, *, resume_from: int = 0, tensorboard: bool = True):
+  def __init__(self, workdir: str, *, resume_from: int = 0):
     """`resume_from`: the iteration the run restarts from; rows logged after
     it by a killed process are dropped, since those iterations run again."""
     self.active = jax.process_index() == 0
-    self._jsonl = None
-    self._tb = None
     path = os.path.join(workdir, "metrics.jsonl")
     kept = ([r for r in read_jsonl(path) if r.get("iteration", 0) <= resume_from]
             if os.path.exists(path) else [])
     # Seconds spent training before this process (see TrainClock).
-    timed = [r["train_s"] for r in kept if "train_s" in r]
-    self.previous_train_s = timed[-1] if timed else 0.0
+    self.previous_train_s = next((r["train_s"] for r in reversed(kept) if "train_s" in r), 0.0)
     if not self.active:
       return
     os.makedirs(workdir, exist_ok=True)
@@ -34,9 +32,8 @@ class MetricsWriter:
         f.writelines(json.dumps(r) + "\n" for r in kept)
       os.replace(path + ".tmp", path)
     self._jsonl = open(path, "a")
-    if tensorboard:
-      from tensorboardX import SummaryWriter
-      self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
+    from tensorboardX import SummaryWriter
+    self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
 
   def write(self, step: int, scalars: dict) -> None:
     if not self.active:
@@ -46,16 +43,14 @@ class MetricsWriter:
     row.update({k: float(v) if math.isfinite(float(v)) else None for k, v in scalars.items()})
     self._jsonl.write(json.dumps(row) + "\n")
     self._jsonl.flush()
-    if self._tb is not None:
-      for k, v in row.items():
-        if k not in ("iteration", "time") and v is not None:
-          self._tb.add_scalar(k, v, int(step))
-      self._tb.flush()
+    for k, v in row.items():
+      if k not in ("iteration", "time") and v is not None:
+        self._tb.add_scalar(k, v, int(step))
+    self._tb.flush()
 
   def close(self) -> None:
-    if self._jsonl is not None:
+    if self.active:
       self._jsonl.close()
-    if self._tb is not None:
       self._tb.close()
 
 
@@ -73,9 +68,8 @@ class TrainClock:
   def start(self) -> None:
     self._since = time.time()
 
-  def stop(self) -> float:
+  def stop(self) -> None:
     self.seconds += time.time() - self._since
-    return self.seconds
 
   @property
   def out_of_time(self) -> bool:
@@ -87,10 +81,8 @@ def read_jsonl(path: str) -> list[dict]:
   rows = []
   with open(path) as f:
     for line in f:
-      try:
+      with contextlib.suppress(json.JSONDecodeError):
         rows.append(json.loads(line))
-      except json.JSONDecodeError:
-        pass
   return rows
 
 

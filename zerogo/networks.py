@@ -67,12 +67,10 @@ class AlphaZeroNet(nn.Module):
       # (AlphaZero has BatchNorm there) can go all-negative and leave the
       # value head dead: seen on connect four, value stuck at a constant.
       # (The vector-observation torso below keeps per-feature LayerNorm.)
-      policy = nn.Conv(2, (1, 1), dtype=self.dtype)(x)
-      policy = nn.relu(nn.LayerNorm(reduction_axes=HEAD_NORM_AXES, dtype=self.dtype)(policy))
-      value = nn.Conv(2, (1, 1), dtype=self.dtype)(x)
-      value = nn.relu(nn.LayerNorm(reduction_axes=HEAD_NORM_AXES, dtype=self.dtype)(value))
-      policy = policy.reshape(policy.shape[0], -1)
-      value = value.reshape(value.shape[0], -1)
+      policy, value = (
+          nn.relu(nn.LayerNorm(reduction_axes=HEAD_NORM_AXES, dtype=self.dtype)(
+              nn.Conv(2, (1, 1), dtype=self.dtype)(x))).reshape(x.shape[0], -1)
+          for _ in ("policy", "value"))
     else:
       if x.ndim == 4 and self.torso == "patch_mlp":
         # One VALID conv over every PATCH x PATCH window of the board (a

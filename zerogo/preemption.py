@@ -48,7 +48,3 @@ class SigtermWatch:
     """(SIGTERM reached any process, *each of `others` true on any process)."""
     from zerogo import distributed
     return distributed.agree(self.signalled(), *others)
-
-  def requested(self) -> bool:
-    """SIGTERM reached any process."""
-    return self.poll()[0]

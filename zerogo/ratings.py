@@ -32,26 +32,17 @@ def fit_elo(players: Sequence[str], games: Sequence[tuple[str, str, float]],
   index = {p: i for i, p in enumerate(players)}
   if anchor not in index:
     raise ValueError(f"anchor {anchor!r} is not one of the players")
-  a = np.array([index[g[0]] for g in games], np.int64)
-  b = np.array([index[g[1]] for g in games], np.int64)
-  s = np.array([g[2] for g in games], np.float64)
   n = len(players)
+  # [games, players]: +1 in the column of a, -1 in that of b.
+  diff = np.eye(n)[[index[g[0]] for g in games]] - np.eye(n)[[index[g[1]] for g in games]]
+  s = np.array([g[2] for g in games], np.float64)
   r = np.zeros(n)  # natural units (Elo / _ELO), anchor at 0
   free = np.array([i != index[anchor] for i in range(n)])
   lam = (_ELO / prior_sd) ** 2
   for _ in range(iterations):
-    p = 1.0 / (1.0 + np.exp(-(r[a] - r[b])))
-    grad = np.zeros(n)
-    np.add.at(grad, a, s - p)
-    np.add.at(grad, b, p - s)
-    grad -= lam * r
-    w = p * (1 - p)
-    hess = np.zeros((n, n))
-    np.add.at(hess, (a, a), w)
-    np.add.at(hess, (b, b), w)
-    np.add.at(hess, (a, b), -w)
-    np.add.at(hess, (b, a), -w)
-    hess += lam * np.eye(n)
+    p = 1.0 / (1.0 + np.exp(-(diff @ r)))
+    grad = diff.T @ (s - p) - lam * r
+    hess = diff.T @ (diff * (p * (1 - p))[:, None]) + lam * np.eye(n)
     step = np.zeros(n)
     step[free] = np.linalg.solve(hess[np.ix_(free, free)], grad[free])
     r += step
@@ -77,18 +68,16 @@ def elo_table(players: Sequence[str], games: Sequence[tuple[str, str, float]],
   for _ in range(num_bootstrap):
     pick = [g for idx in by_pair.values() for g in rng.choice(idx, len(idx))]
     samples.append(fit_elo(players, [games[i] for i in pick], anchor, anchor_rating))
+  ci95 = lambda values: tuple(np.percentile(values, [2.5, 97.5]).tolist())
   table = {}
   for p in players:
     mine = [g for g in games if p in g[:2]]
     points = sum(g[2] if g[0] == p else 1 - g[2] for g in mine)
-    boot = np.array([sample[p] for sample in samples])
-    table[p] = {"elo": ratings[p], "ci95": (float(np.percentile(boot, 2.5)),
-                                            float(np.percentile(boot, 97.5))),
+    table[p] = {"elo": ratings[p], "ci95": ci95([sample[p] for sample in samples]),
                 "games": len(mine), "score": points / max(len(mine), 1)}
   order = sorted(players, key=lambda p: -ratings[p])
   for p, below in zip(order, order[1:]):
-    gaps = np.array([sample[p] - sample[below] for sample in samples])
-    table[p]["gap_ci95"] = (float(np.percentile(gaps, 2.5)), float(np.percentile(gaps, 97.5)))
+    table[p]["gap_ci95"] = ci95([sample[p] - sample[below] for sample in samples])
   return table
 
 

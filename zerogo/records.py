@@ -1,8 +1,8 @@
 """Tournament game records: one JSON row per game (games.jsonl) and, for Go,
 the result string and one SGF file per game.
 
-`GameLog` writes each game as soon as it ends; `game_row`, `go_result` and
-`sgf_record` are the pure parts it is made of. In Go the first player is
+`GameLog` writes each game as soon as it ends; `game_row` and `go_result`
+are the pure parts it is made of. In Go the first player is
 black (pgx's first mover).
 """
 
@@ -23,14 +23,13 @@ def go_result(score_first: float, reason: str, area_score: float | None = None) 
   loss): "B+R"/"W+R" for a resignation, "B+F"/"W+F" for a forfeit by an
   illegal move, "0" for a draw, else the winner and the margin of our area
   count `area_score` ("W+6.5"; "W+" when there is no count)."""
+  winner = "B" if score_first == 1 else "W"
   if reason in ("resign", "illegal"):
-    winner = "B" if score_first == 1 else "W"
     return f"{winner}+{'R' if reason == 'resign' else 'F'}"
   if score_first == 0.5:
     return "0"
   # pgx's rewards decided the winner; the margin is our area count.
   margin = abs(area_score or 0.0)
-  winner = "B" if score_first == 1 else "W"
   return f"{winner}+{margin:g}" if margin else f"{winner}+"
 
 
@@ -69,18 +68,6 @@ def game_row(number: int, env_id: str, first: str, second: str, actions: Sequenc
   return row
 
 
-def sgf_record(row: dict, board_size: int) -> sgf.GameRecord:
-  """The SGF record of a Go `game_row`."""
-  return sgf.GameRecord(size=board_size, komi=row["komi"], moves=row["actions"],
-                        black=row["black"], white=row["white"], result=row["result"],
-                        comment=f"reason: {row['reason']}")
-
-
-def sgf_path(number: int) -> str:
-  """Where game `number`'s SGF file goes, relative to the output directory."""
-  return f"sgf/game_{number:05d}.sgf"
-
-
 def score_disagreement_lines(rows: Sequence[dict]) -> list[str]:
   """Markdown lines counting the Go games whose engine counts differ from
   ours, or none when no engine counted."""
@@ -110,11 +97,13 @@ class GameLog:
                    reason, komi=self.komi, final_board=final_board,
                    engine_scores=engine_scores)
     if go.is_go(self.env_id):
-      path = sgf_path(row["game"])
-      os.makedirs(os.path.join(self.out_dir, os.path.dirname(path)), exist_ok=True)
-      with open(os.path.join(self.out_dir, path), "w") as f:
-        f.write(sgf.write(sgf_record(row, go.board_size(self.env_id))))
-      row["sgf"] = path
+      row["sgf"] = f"sgf/game_{row['game']:05d}.sgf"
+      os.makedirs(os.path.join(self.out_dir, "sgf"), exist_ok=True)
+      with open(os.path.join(self.out_dir, row["sgf"]), "w") as f:
+        f.write(sgf.write(sgf.GameRecord(
+            size=go.board_size(self.env_id), komi=row["komi"], moves=row["actions"],
+            black=row["black"], white=row["white"], result=row["result"],
+            comment=f"reason: {row['reason']}")))
     self.rows.append(row)
     self._file.write(json.dumps(row) + "\n")
     self._file.flush()

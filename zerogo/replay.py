@@ -71,7 +71,6 @@ def add(buffer: ReplayBuffer, observation, policy, to_play, episode,
   """Writes one position per slot (leading axis B) at the cursor row."""
   row = buffer.cursor[0]
   put = lambda column, value: column.at[:, row].set(value)
-  rows = buffer.episode.shape[1]
   return buffer.replace(
       observation=put(buffer.observation, observation.astype(buffer.observation.dtype)),
       policy=put(buffer.policy, policy),
@@ -80,7 +79,7 @@ def add(buffer: ReplayBuffer, observation, policy, to_play, episode,
       value=put(buffer.value, 0.0),
       search_value=put(buffer.search_value, search_value.astype(jnp.float32)),
       has_target=put(buffer.has_target, False),
-      cursor=(buffer.cursor + 1) % rows)
+      cursor=(buffer.cursor + 1) % buffer.episode.shape[1])
 
 
 def backfill(buffer: ReplayBuffer, done, rewards, episode) -> ReplayBuffer:
@@ -99,11 +98,8 @@ def sample(buffer: ReplayBuffer, slot_keys, per_slot: int) -> Batch:
   """Draws `per_slot` rows with targets from every slot (uniform, with
   replacement); slots with no target yet contribute rows of weight 0."""
   logits = jnp.where(buffer.has_target, 0.0, -jnp.inf)
-
-  def draw(key, slot_logits):
-    return jax.random.categorical(key, slot_logits, shape=(per_slot,))
-
-  rows = jax.vmap(draw)(slot_keys, logits)  # [B, per_slot]
+  rows = jax.vmap(lambda key, slot_logits: jax.random.categorical(
+      key, slot_logits, shape=(per_slot,)))(slot_keys, logits)  # [B, per_slot]
   take = lambda x: jnp.take_along_axis(
       x, rows.reshape(rows.shape + (1,) * (x.ndim - 2)), axis=1)
   flat = lambda x: x.reshape((-1,) + x.shape[2:])
