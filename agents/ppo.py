@@ -32,7 +32,7 @@ import optax
 
 import envs
 from agents import evaluation, players
-from agents.configs import ACTIVATIONS, MINIBATCH_SAMPLING, PPOConfig  # noqa: F401  (re-exported)
+from agents.configs import PPOConfig  # noqa: F401  (re-exported)
 from envs import minatar, symmetry
 from envs.wrappers import tree_select
 from zerogo import checkpoint, config as config_lib, learner, networks, sharding, targets
@@ -143,7 +143,7 @@ class _VersusOpponent:
     def reply(carry):
       s, k, reward, n = carry
       needs = ~(s.terminated | s.truncated) & (s.current_player != self.LEARNER)
-      k, action_keys, step_keys = _split3(k)
+      k, action_keys, step_keys = _split(k, 3)
       obs = jax.vmap(self.env.observe)(s)
       logits = jnp.where(use_current[:, None], self.network.apply(current, obs)[0],
                          self.network.apply(snapshot, obs)[0])
@@ -160,7 +160,7 @@ class _VersusOpponent:
     return states, reward
 
   def init(self, keys, opponents):
-    init_keys, reply_keys = _split2(keys)
+    init_keys, reply_keys = _split(keys, 2)
     states = jax.vmap(self.env.init)(init_keys)
     return self._opponent_moves(states, reply_keys, opponents)[0]
 
@@ -168,7 +168,7 @@ class _VersusOpponent:
     return jax.vmap(self.env.observe, (0, None))(states, self.LEARNER)
 
   def step(self, states, actions, keys, opponents):
-    step_keys, reply_keys, reset_keys = _split3(keys)
+    step_keys, reply_keys, reset_keys = _split(keys, 3)
     stepped = jax.vmap(self.env.step)(states, actions, step_keys)
     reward = stepped.rewards[:, self.LEARNER].astype(jnp.float32)
     stepped, replies = self._opponent_moves(stepped, reply_keys, opponents)
@@ -179,14 +179,9 @@ class _VersusOpponent:
     return next_states, reward, stepped.terminated, stepped.truncated, self.observe(stepped)
 
 
-def _split2(keys):
-  k = jax.vmap(jax.random.split)(keys)
-  return k[:, 0], k[:, 1]
-
-
-def _split3(keys):
-  k = jax.vmap(lambda key: jax.random.split(key, 3))(keys)
-  return k[:, 0], k[:, 1], k[:, 2]
+def _split(keys, num: int):
+  """Keys [E] -> `num` arrays of keys [E]: each env's key split in `num`."""
+  return tuple(jnp.swapaxes(jax.vmap(lambda key: jax.random.split(key, num))(keys), 0, 1))
 
 
 def _loop(fn, carry, xs, length: int, unroll: bool):
@@ -245,12 +240,6 @@ def run_state_specs() -> RunState:
                   pool_count=R, key=R, update=R)
 
 
-def seed_key(config: PPOConfig, seed_index: int, key: jax.Array | None = None) -> jax.Array:
-  """Seed i's key: `key` (default PRNGKey(config.seed)) with i folded in."""
-  base = jax.random.PRNGKey(config.seed) if key is None else key
-  return jax.random.fold_in(base, seed_index)
-
-
 def _opponents(params, pool, pool_count, key, num_local, config: PPOConfig):
   """(current, snapshot, use_current[E_local], use_random[E_local])."""
   size = jax.tree.leaves(pool)[0].shape[0]
@@ -268,10 +257,11 @@ def init_run_state(config: PPOConfig, env, network, optimizer,
   """The state before update 0 (unsharded; place it with `place`). `key`
   replaces PRNGKey(config.seed) as the source of all randomness."""
   game = make_game(env, network)
+  key = jax.random.PRNGKey(config.seed) if key is None else key
 
-  def one_seed(s):
-    param_key, env_key, run_key = jax.random.split(seed_key(config, s, key), 3)
-    params = init_params(network, env, param_key)
+  def one_seed(s):  # seed s: `key` with s folded in
+    param_key, env_key, run_key = jax.random.split(jax.random.fold_in(key, s), 3)
+    params = networks.init_params(network, env.observation_shape, param_key)
     # One-player games have no opponents: a pool of one keeps the state small.
     pool_size = config.pool_size if env.num_players == 2 else 1
     pool = jax.tree.map(lambda x: jnp.broadcast_to(x, (pool_size, *x.shape)), params)
@@ -289,10 +279,6 @@ def init_run_state(config: PPOConfig, env, network, optimizer,
   states = [one_seed(s) for s in range(config.num_seeds)]
   stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *states)
   return stacked.replace(update=jnp.int32(0))
-
-
-def init_params(network, env, key):
-  return network.init(key, jnp.zeros((1, *env.observation_shape), jnp.float32))
 
 
 def value_error(value, old_value, target, clip_eps: float | None):
@@ -371,7 +357,7 @@ def make_update_fn(config: PPOConfig, env, network, optimizer):
     def env_step(carry, t):
       states, ep_return, ep_length = carry
       keys = sharding.global_keys(jax.random.fold_in(rollout_key, t), num_local)
-      action_keys, step_keys = _split2(keys)
+      action_keys, step_keys = _split(keys, 2)
       obs = game.observe(states)
       mask = states.legal_action_mask
       logits, value = policy_value(params, obs, mask)
@@ -562,7 +548,8 @@ def agent_from_checkpoint(meta: dict, directory: str, step: int, *,
                      f"not seed {seed_index}")
   env = make_env(config)
   network = make_network(config, env)
-  one = jax.eval_shape(lambda: init_params(network, env, jax.random.PRNGKey(0)))
+  one = jax.eval_shape(lambda: networks.init_params(network, env.observation_shape,
+                                                    jax.random.PRNGKey(0)))
   # Saved params carry a leading axis of seeds (--num_seeds).
   stacked = jax.tree.map(lambda s: jax.ShapeDtypeStruct((config.num_seeds, *s.shape), s.dtype),
                          one)

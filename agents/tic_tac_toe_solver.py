@@ -22,29 +22,37 @@ def _won(cells: tuple) -> bool:
   return any(all(cells[i] for i in line) for line in LINES)
 
 
+def _empty(mine: tuple, theirs: tuple) -> list[int]:
+  return [i for i in range(9) if not mine[i] and not theirs[i]]
+
+
+def _mark(cells: tuple, i: int) -> tuple:
+  return cells[:i] + (True,) + cells[i + 1:]
+
+
 @functools.lru_cache(maxsize=None)
 def value(mine: tuple, theirs: tuple) -> int:
   """Game value (+1 win, 0 draw, -1 loss) for the player to move."""
   if _won(theirs):
     return -1
-  empty = [i for i in range(9) if not mine[i] and not theirs[i]]
-  if not empty:
-    return 0
-  return max(-value(theirs, mine[:i] + (True,) + mine[i + 1:]) for i in empty)
+  return max(action_values(mine, theirs).values(), default=0)
 
 
 def action_values(mine: tuple, theirs: tuple) -> dict[int, int]:
-  empty = [i for i in range(9) if not mine[i] and not theirs[i]]
-  return {i: -value(theirs, mine[:i] + (True,) + mine[i + 1:]) for i in empty}
+  """The value of each empty cell's move for the player to move."""
+  return {i: -value(theirs, _mark(mine, i)) for i in _empty(mine, theirs)}
+
+
+def _optimal(mine: tuple, theirs: tuple) -> list[int]:
+  values = action_values(mine, theirs)
+  return sorted(a for a, v in values.items() if v == max(values.values()))
 
 
 def optimal_actions(observation: np.ndarray) -> set[int]:
   """observation: pgx tic_tac_toe [3, 3, 2], channel 0 = player to move."""
   mine = tuple(bool(x) for x in observation[..., 0].reshape(-1))
   theirs = tuple(bool(x) for x in observation[..., 1].reshape(-1))
-  values = action_values(mine, theirs)
-  best = max(values.values())
-  return {a for a, v in values.items() if v == best}
+  return set(_optimal(mine, theirs))
 
 
 def reachable_states(env):
@@ -151,7 +159,7 @@ def games_against_minimax(agent, env, key=jax.random.PRNGKey(0), moves=None) -> 
     if _won(theirs):
       results.append(-sign)
       return
-    empty = [i for i in range(9) if not mine[i] and not theirs[i]]
+    empty = _empty(mine, theirs)
     if not empty:
       results.append(0.0)
       return
@@ -161,9 +169,9 @@ def games_against_minimax(agent, env, key=jax.random.PRNGKey(0), moves=None) -> 
         results.append(-1.0)
         return
     else:
-      choices = sorted(optimal_actions(_observation(mine, theirs)))
+      choices = _optimal(mine, theirs)
     for a in choices:
-      play(theirs, mine[:a] + (True,) + mine[a + 1:], not agent_to_move)
+      play(theirs, _mark(mine, a), not agent_to_move)
 
   empty = (False,) * 9
   for agent_first in (True, False):
