@@ -32,7 +32,7 @@ import optax
 
 import envs
 from agents import evaluation, players
-from agents.configs import PPOConfig  # noqa: F401  (re-exported)
+from agents.configs import PPOConfig
 from envs import minatar, symmetry
 from envs.wrappers import tree_select
 from zerogo import checkpoint, config as config_lib, learner, networks, sharding, targets
