@@ -32,8 +32,7 @@ from zerogo.agent import Agent
 def validate(config: AlphaZeroConfig, num_devices: int) -> None:
   """Raises ValueError with one sentence naming the fix; does no JAX work."""
   config_lib.check(config)
-  envs.check_env_name(config.env_id)
-  env = envs.make(config.env_id)
+  env = envs.make(config.env_id)  # an unknown env_id raises UnknownEnvError here
   if not env.is_perfect_information_two_player:
     raise ValueError(
         f"AlphaZero needs a deterministic two-player game with perfect "

@@ -48,8 +48,7 @@ def make_env(config: PPOConfig):
 def validate(config: PPOConfig, num_devices: int) -> None:
   """Raises ValueError with one sentence naming the fix; no JAX work."""
   config_lib.check(config)
-  envs.check_env_name(config.env_id)
-  env = make_env(config)
+  env = make_env(config)  # an unknown env_id raises UnknownEnvError here
   if env.num_players not in (1, 2):
     raise ValueError(f"PPO plays one- or two-player games; {config.env_id!r} has "
                      f"{env.num_players} players")
@@ -136,13 +135,12 @@ class _VersusOpponent:
   def _opponent_moves(self, states, keys, opponents):
     current, snapshot, use_current, use_random = opponents
 
-    def waiting(carry):
-      s, _, _, _ = carry
-      return (~(s.terminated | s.truncated) & (s.current_player != self.LEARNER)).any()
+    def waiting(s):  # [E]: games where the opponent is to move
+      return ~(s.terminated | s.truncated) & (s.current_player != self.LEARNER)
 
     def reply(carry):
-      s, k, reward, n = carry
-      needs = ~(s.terminated | s.truncated) & (s.current_player != self.LEARNER)
+      s, k, reward = carry
+      needs = waiting(s)
       k, action_keys, step_keys = _split(k, 3)
       obs = jax.vmap(self.env.observe)(s)
       logits = jnp.where(use_current[:, None], self.network.apply(current, obs)[0],
@@ -153,10 +151,11 @@ class _VersusOpponent:
       moved = jax.vmap(self.env.step)(s, actions, step_keys)
       s = jax.vmap(tree_select)(needs, moved, s)
       reward = reward + jnp.where(needs, moved.rewards[:, self.LEARNER], 0.0)
-      return s, k, reward, n + 1
+      return s, k, reward
 
     zero = jnp.zeros(keys.shape[0], jnp.float32)
-    states, _, reward, _ = jax.lax.while_loop(waiting, reply, (states, keys, zero, 0))
+    states, _, reward = jax.lax.while_loop(lambda c: waiting(c[0]).any(), reply,
+                                           (states, keys, zero))
     return states, reward
 
   def init(self, keys, opponents):
@@ -170,13 +169,13 @@ class _VersusOpponent:
   def step(self, states, actions, keys, opponents):
     step_keys, reply_keys, reset_keys = _split(keys, 3)
     stepped = jax.vmap(self.env.step)(states, actions, step_keys)
-    reward = stepped.rewards[:, self.LEARNER].astype(jnp.float32)
+    own_reward = stepped.rewards[:, self.LEARNER].astype(jnp.float32)
     stepped, replies = self._opponent_moves(stepped, reply_keys, opponents)
-    reward = reward + replies
     done = stepped.terminated | stepped.truncated
     fresh = self.init(reset_keys, opponents)
     next_states = jax.vmap(tree_select)(done, fresh, stepped)
-    return next_states, reward, stepped.terminated, stepped.truncated, self.observe(stepped)
+    return (next_states, own_reward + replies, stepped.terminated, stepped.truncated,
+            self.observe(stepped))
 
 
 def _split(keys, num: int):
@@ -184,12 +183,12 @@ def _split(keys, num: int):
   return tuple(jnp.swapaxes(jax.vmap(lambda key: jax.random.split(key, num))(keys), 0, 1))
 
 
-def _loop(fn, carry, xs, length: int, unroll: bool):
+def _loop(fn, carry, xs, unroll: bool):
   """`lax.scan(fn, carry, xs)`, or the same as straight-line code."""
   if not unroll:
     return jax.lax.scan(fn, carry, xs)
   outs = []
-  for i in range(length):
+  for i in range(jax.tree.leaves(xs)[0].shape[0]):
     carry, out = fn(carry, jax.tree.map(lambda x: x[i], xs))
     outs.append(out)
   return carry, jax.tree.map(lambda *ys: jnp.stack(ys), *outs)
@@ -408,10 +407,9 @@ def make_update_fn(config: PPOConfig, env, network, optimizer):
       def minibatch(train, mb):
         return learner.sgd_step(train, normalise(mb), loss_fn=loss_fn, optimizer=optimizer)
 
-      return _loop(minibatch, train, shuffled, config.num_minibatches, unroll_sgd)
+      return _loop(minibatch, train, shuffled, unroll_sgd)
 
-    train, sgd_metrics = _loop(epoch, rs.train, jnp.arange(config.num_epochs),
-                               config.num_epochs, unroll_sgd)
+    train, sgd_metrics = _loop(epoch, rs.train, jnp.arange(config.num_epochs), unroll_sgd)
 
     update_index = rs.update + 1
     pool, pool_count = rs.pool, rs.pool_count
@@ -466,19 +464,16 @@ class PPO(trainer_lib.ShardedTrainer):
     body = make_update_fn(config, self.env, self.network, self.optimizer)
 
     # Seeds are vmapped; the update counter is shared by all of them.
-    axes = RunState(train=0, env_state=0, episode_return=0, episode_length=0, pool=0,
-                    pool_count=0, key=0, update=None)
     if config.num_seeds == 1:
       # No vmap for one seed: XLA:CPU runs a batched matmul with a batch of
       # one slower than the plain one.
-      seeded = [f for f in RunState.__dataclass_fields__ if f != "update"]
-
       def per_seed(rs):
-        new, metrics = body(rs.replace(**{f: jax.tree.map(lambda x: x[0], getattr(rs, f))
-                                          for f in seeded}))
-        expand = lambda tree: jax.tree.map(lambda x: x[None], tree)
-        return new.replace(**{f: expand(getattr(new, f)) for f in seeded}), expand(metrics)
+        new, metrics = jax.tree.map(lambda x: x[None], body(jax.tree.map(
+            lambda x: x[0], rs.replace(update=rs.update[None]))))
+        return new.replace(update=new.update[0]), metrics
     else:
+      axes = RunState(train=0, env_state=0, episode_return=0, episode_length=0, pool=0,
+                      pool_count=0, key=0, update=None)
       per_seed = jax.vmap(body, in_axes=(axes,), out_axes=(axes, 0))
 
     # Straight-line code where a loop would slow convolution gradients (see
@@ -487,8 +482,7 @@ class PPO(trainer_lib.ShardedTrainer):
                                        and jax.default_backend() == "cpu")
 
     def per_device(rs: RunState):
-      return _loop(lambda rs, _: per_seed(rs), rs, jnp.arange(updates_per_step),
-                   updates_per_step, unroll)
+      return _loop(lambda rs, _: per_seed(rs), rs, jnp.arange(updates_per_step), unroll)
 
     self.state_specs = run_state_specs()
     self.step = trainer_lib.CompiledStep(per_device, self.mesh, self.state_specs,
