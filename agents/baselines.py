@@ -111,19 +111,16 @@ def _tic_tac_toe_table():
   """[3**9, 9] float32: value (+1/0/-1) of each move for the player to move,
   indexed by sum(cell_i * 3**i) with cell 1 = mover's mark, 2 = opponent's;
   -2 marks an occupied cell. Filled from the exact solver for every
-  position it can reach (rows of other positions are never read)."""
-  import itertools
-
+  position a game can reach (rows of other positions are never read)."""
   import numpy as np
 
   from agents import tic_tac_toe_solver as solver
   powers = 3 ** np.arange(9)
   table = np.full((3 ** 9, 9), -2.0, np.float32)
-  for cells in itertools.product((0, 1, 2), repeat=9):
-    mine, theirs = tuple(c == 1 for c in cells), tuple(c == 2 for c in cells)
-    if abs(sum(mine) - sum(theirs)) <= 1:   # a legal count of marks
-      for action, v in solver.action_values(mine, theirs).items():
-        table[int(np.dot(cells, powers)), action] = v
+  for mine, theirs in solver.positions():
+    index = int(np.dot(np.add(mine, np.multiply(theirs, 2)), powers))
+    for action, v in solver.action_values(mine, theirs).items():
+      table[index, action] = v
   return table, powers
 
 

@@ -63,11 +63,10 @@ def reachable_states(env):
 
 
 @functools.lru_cache(maxsize=None)
-def _reachable_states(env_id):
-  import envs
-  from zerogo import arena
-  # Positions from the mover's side (as pgx observes them), found by these
-  # rules; pgx only replays the moves. Values: the moves that reach each.
+def positions() -> dict[tuple, tuple]:
+  """Every distinct non-terminal position reachable from the start, as
+  (mine, theirs) from the mover's side (as pgx observes it) -> the moves
+  that first reach it."""
   openings = {}
 
   def visit(mine: tuple, theirs: tuple, moves: tuple) -> None:
@@ -78,8 +77,15 @@ def _reachable_states(env_id):
       visit(theirs, _mark(mine, a), moves + (a,))
 
   visit((False,) * 9, (False,) * 9, ())
-  actions = np.full((len(openings), 9), -1, np.int32)
-  for i, moves in enumerate(openings.values()):
+  return openings
+
+
+@functools.lru_cache(maxsize=None)
+def _reachable_states(env_id):
+  import envs
+  from zerogo import arena
+  actions = np.full((len(positions()), 9), -1, np.int32)  # pgx only replays the moves
+  for i, moves in enumerate(positions().values()):
     actions[i, :len(moves)] = moves
   return arena.replay_final(envs.make(env_id), jnp.asarray(actions))
 
