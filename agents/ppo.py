@@ -542,11 +542,9 @@ def agent_from_checkpoint(meta: dict, directory: str, step: int, *,
                      f"not seed {seed_index}")
   env = make_env(config)
   network = make_network(config, env)
-  one = jax.eval_shape(lambda: networks.init_params(network, env.observation_shape,
-                                                    jax.random.PRNGKey(0)))
   # Saved params carry a leading axis of seeds (--num_seeds).
-  stacked = jax.tree.map(lambda s: jax.ShapeDtypeStruct((config.num_seeds, *s.shape), s.dtype),
-                         one)
+  init = jax.vmap(lambda k: networks.init_params(network, env.observation_shape, k))
+  stacked = jax.eval_shape(init, jax.random.split(jax.random.PRNGKey(0), config.num_seeds))
   params = jax.tree.map(lambda x: x[seed_index],
                         checkpoint.restore_params_locally(directory, step, stacked))
   suffix = f"/seed_{seed_index}" if config.num_seeds > 1 else ""
