@@ -32,8 +32,7 @@ from zerogo.agent import Agent
 def validate(config: AlphaZeroConfig, num_devices: int) -> None:
   """Raises ValueError with one sentence naming the fix; does no JAX work."""
   config_lib.check(config)
-  envs.check_env_name(config.env_id)
-  env = envs.make(config.env_id)
+  env = envs.make(config.env_id)  # an unknown env_id raises UnknownEnvError here
   if not env.is_perfect_information_two_player:
     raise ValueError(
         f"AlphaZero needs a deterministic two-player game with perfect "
@@ -229,10 +228,6 @@ class AlphaZero(trainer_lib.ShardedTrainer):
     self.step = trainer_lib.CompiledStep(one_iteration, self.mesh, self.state_specs,
                                          name="AlphaZero iteration")
 
-  @property
-  def num_traces(self) -> int:
-    return self.step.num_traces
-
   def initial_state(self, key: jax.Array | None) -> RunState:
     return init_run_state(self.config, self.env, self.network, self.optimizer, key)
 
@@ -261,13 +256,6 @@ def search_player(config: AlphaZeroConfig, env, network, params, *,
                               search=config.search,
                               max_num_considered_actions=config.max_num_considered_actions,
                               name=name)
-
-
-def make_train(config: AlphaZeroConfig, mesh=None):
-  """`train(key=None) -> (RunState, metrics [num_iterations])`: the whole run
-  in one call, without checkpoints or logging (tests, sweeps); the launcher
-  drives `AlphaZero.step` through `zerogo.loop.run`."""
-  return trainer_lib.make_train(AlphaZero(config, mesh))
 
 
 def agent_from_checkpoint(meta: dict, directory: str, step: int, *,

@@ -16,12 +16,16 @@ import jax.numpy as jnp
 import mctx
 
 import envs
+from agents import search as search_lib
 from zerogo.agent import Agent
 
 
+def _uniform_logits(legal_mask):
+  return envs.mask_illegal(jnp.zeros(legal_mask.shape), legal_mask)
+
+
 def _random_legal(key, legal_mask):
-  return jax.random.categorical(key, envs.mask_illegal(jnp.zeros(legal_mask.shape),
-                                                      legal_mask)).astype(jnp.int32)
+  return jax.random.categorical(key, _uniform_logits(legal_mask)).astype(jnp.int32)
 
 
 def random_agent(env) -> Agent:
@@ -69,34 +73,20 @@ def uct_agent(env, num_simulations: int, *, exploration: float = 2.0) -> Agent:
   if num_simulations < 1:
     raise ValueError(f"uct needs at least 1 simulation, got {num_simulations}")
 
-  def prior(states):
-    return envs.mask_illegal(jnp.zeros(states.legal_action_mask.shape),
-                             states.legal_action_mask)
-
-  def values(states, key):
-    keys = jax.random.split(key, states.current_player.shape[0])
-    return jax.vmap(functools.partial(_rollout_value, env))(states, keys)
-
-  def recurrent_fn(params, key, action, states):
+  def evaluate(params, states, key):
+    """Uniform prior over legal moves; value of one random playout."""
     del params
-    mover = states.current_player
-    step_key, rollout_key = jax.random.split(key)
-    states = jax.vmap(env.step)(states, action, jax.random.split(step_key, action.shape[0]))
-    done = states.terminated | states.truncated
-    reward = jnp.take_along_axis(states.rewards, mover[:, None], axis=1)[:, 0]
-    out = mctx.RecurrentFnOutput(
-        reward=reward.astype(jnp.float32), discount=jnp.where(done, 0.0, -1.0),
-        prior_logits=prior(states),
-        value=jnp.where(done, 0.0, values(states, rollout_key)))
-    return out, states
+    keys = jax.random.split(key, states.current_player.shape[0])
+    return (_uniform_logits(states.legal_action_mask),
+            jax.vmap(functools.partial(_rollout_value, env))(states, keys))
 
+  recurrent_fn = search_lib.make_recurrent_fn(env, evaluate, keyed=True)
   select = functools.partial(_ucb1_selection, exploration=exploration)
 
   def apply(params, states, key):
-    del params
     root_key, search_key = jax.random.split(key)
-    root = mctx.RootFnOutput(prior_logits=prior(states),
-                             value=values(states, root_key), embedding=states)
+    prior, value = evaluate(params, states, root_key)
+    root = mctx.RootFnOutput(prior_logits=prior, value=value, embedding=states)
     tree = mctx.search(params=(), rng_key=search_key, root=root,
                        recurrent_fn=recurrent_fn, root_action_selection_fn=select,
                        interior_action_selection_fn=select,
@@ -121,19 +111,16 @@ def _tic_tac_toe_table():
   """[3**9, 9] float32: value (+1/0/-1) of each move for the player to move,
   indexed by sum(cell_i * 3**i) with cell 1 = mover's mark, 2 = opponent's;
   -2 marks an occupied cell. Filled from the exact solver for every
-  position it can reach (rows of other positions are never read)."""
-  import itertools
-
+  position a game can reach (rows of other positions are never read)."""
   import numpy as np
 
   from agents import tic_tac_toe_solver as solver
   powers = 3 ** np.arange(9)
   table = np.full((3 ** 9, 9), -2.0, np.float32)
-  for cells in itertools.product((0, 1, 2), repeat=9):
-    mine, theirs = tuple(c == 1 for c in cells), tuple(c == 2 for c in cells)
-    if abs(sum(mine) - sum(theirs)) <= 1:   # a legal count of marks
-      for action, v in solver.action_values(mine, theirs).items():
-        table[int(np.dot(cells, powers)), action] = v
+  for mine, theirs in solver.positions():
+    index = int(np.dot(np.add(mine, np.multiply(theirs, 2)), powers))
+    for action, v in solver.action_values(mine, theirs).items():
+      table[index, action] = v
   return table, powers
 
 

@@ -7,6 +7,7 @@ to it; `GtpPlayer` makes one a `zerogo.arena.Player` for Go games. GNU Go
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import subprocess
@@ -48,11 +49,10 @@ class GtpClient:
       if not line:
         raise GtpError(f"engine {self.command!r} stopped answering after {command!r}")
       line = line.rstrip("\r\n")
-      if not lines and not line.strip():
-        continue  # tolerate stray blank lines before a response
-      if not line.strip():
+      if line.strip():
+        lines.append(line)
+      elif lines:  # a blank line ends the response; stray ones before it are skipped
         break
-      lines.append(line)
     head, body = lines[0], "\n".join(lines)
     if head.startswith("="):
       return body[1:].strip()
@@ -62,20 +62,13 @@ class GtpClient:
 
   def close(self) -> None:
     if self._proc.poll() is None:
-      try:
+      with contextlib.suppress(GtpError):
         self.send("quit")
-      except GtpError:
-        pass
       try:
         self._proc.wait(timeout=5)
       except subprocess.TimeoutExpired:
         self._proc.kill()
         self._proc.wait()
-
-
-def _short_name(command: str) -> str:
-  argv = shlex.split(command)
-  return os.path.basename(argv[0]) if argv else "gtp"
 
 
 class GtpPlayer(arena.Player):
@@ -88,7 +81,7 @@ class GtpPlayer(arena.Player):
 
   def __init__(self, command: str, name: str | None = None):
     self.client = GtpClient(command)
-    self.name = name or f"gtp:{_short_name(command)}"
+    self.name = name or f"gtp:{os.path.basename(shlex.split(command)[0])}"
     self._size = 0
     self._moves = 0
     self._mine_pending = False
@@ -127,17 +120,9 @@ class GtpPlayer(arena.Player):
     """Black minus white by the engine's count, or None if it will not say."""
     try:
       text = self.client.send("final_score").strip().upper()
-    except GtpError:
+      return 0.0 if text == "0" else {"B+": 1.0, "W+": -1.0}[text[:2]] * float(text[2:])
+    except (GtpError, KeyError, ValueError):  # B+R (resignation), or not a score
       return None
-    if text == "0":
-      return 0.0
-    if len(text) > 2 and text[0] in "BW" and text[1] == "+":
-      try:
-        value = float(text[2:])
-      except ValueError:
-        return None
-      return value if text[0] == "B" else -value
-    return None
 
   def close(self) -> None:
     self.client.close()

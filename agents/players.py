@@ -6,7 +6,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-import envs
 from agents import search as search_lib
 from zerogo.agent import Agent
 
@@ -33,9 +32,7 @@ def search_agent(env, network, params, *, num_simulations: int,
 def policy_agent(env, network, params, *, name: str = "policy") -> Agent:
   """A greedy player over a network `(observations) -> (logits, value)`:
   the most probable legal move, from the mover's point of view."""
-  def evaluate(params, states):
-    logits, value = network.apply(params, jax.vmap(env.observe)(states))
-    return envs.mask_illegal(logits, states.legal_action_mask), value
+  evaluate = search_lib.make_evaluate(env, network)
 
   def apply(params, states, key):
     del key

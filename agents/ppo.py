@@ -32,7 +32,7 @@ import optax
 
 import envs
 from agents import evaluation, players
-from agents.configs import ACTIVATIONS, MINIBATCH_SAMPLING, PPOConfig  # noqa: F401  (re-exported)
+from agents.configs import PPOConfig
 from envs import minatar, symmetry
 from envs.wrappers import tree_select
 from zerogo import checkpoint, config as config_lib, learner, networks, sharding, targets
@@ -48,8 +48,7 @@ def make_env(config: PPOConfig):
 def validate(config: PPOConfig, num_devices: int) -> None:
   """Raises ValueError with one sentence naming the fix; no JAX work."""
   config_lib.check(config)
-  envs.check_env_name(config.env_id)
-  env = make_env(config)
+  env = make_env(config)  # an unknown env_id raises UnknownEnvError here
   if env.num_players not in (1, 2):
     raise ValueError(f"PPO plays one- or two-player games; {config.env_id!r} has "
                      f"{env.num_players} players")
@@ -136,14 +135,13 @@ class _VersusOpponent:
   def _opponent_moves(self, states, keys, opponents):
     current, snapshot, use_current, use_random = opponents
 
-    def waiting(carry):
-      s, _, _, _ = carry
-      return (~(s.terminated | s.truncated) & (s.current_player != self.LEARNER)).any()
+    def waiting(s):  # [E]: games where the opponent is to move
+      return ~(s.terminated | s.truncated) & (s.current_player != self.LEARNER)
 
     def reply(carry):
-      s, k, reward, n = carry
-      needs = ~(s.terminated | s.truncated) & (s.current_player != self.LEARNER)
-      k, action_keys, step_keys = _split3(k)
+      s, k, reward = carry
+      needs = waiting(s)
+      k, action_keys, step_keys = _split(k, 3)
       obs = jax.vmap(self.env.observe)(s)
       logits = jnp.where(use_current[:, None], self.network.apply(current, obs)[0],
                          self.network.apply(snapshot, obs)[0])
@@ -153,14 +151,15 @@ class _VersusOpponent:
       moved = jax.vmap(self.env.step)(s, actions, step_keys)
       s = jax.vmap(tree_select)(needs, moved, s)
       reward = reward + jnp.where(needs, moved.rewards[:, self.LEARNER], 0.0)
-      return s, k, reward, n + 1
+      return s, k, reward
 
     zero = jnp.zeros(keys.shape[0], jnp.float32)
-    states, _, reward, _ = jax.lax.while_loop(waiting, reply, (states, keys, zero, 0))
+    states, _, reward = jax.lax.while_loop(lambda c: waiting(c[0]).any(), reply,
+                                           (states, keys, zero))
     return states, reward
 
   def init(self, keys, opponents):
-    init_keys, reply_keys = _split2(keys)
+    init_keys, reply_keys = _split(keys, 2)
     states = jax.vmap(self.env.init)(init_keys)
     return self._opponent_moves(states, reply_keys, opponents)[0]
 
@@ -168,33 +167,28 @@ class _VersusOpponent:
     return jax.vmap(self.env.observe, (0, None))(states, self.LEARNER)
 
   def step(self, states, actions, keys, opponents):
-    step_keys, reply_keys, reset_keys = _split3(keys)
+    step_keys, reply_keys, reset_keys = _split(keys, 3)
     stepped = jax.vmap(self.env.step)(states, actions, step_keys)
-    reward = stepped.rewards[:, self.LEARNER].astype(jnp.float32)
+    own_reward = stepped.rewards[:, self.LEARNER].astype(jnp.float32)
     stepped, replies = self._opponent_moves(stepped, reply_keys, opponents)
-    reward = reward + replies
     done = stepped.terminated | stepped.truncated
     fresh = self.init(reset_keys, opponents)
     next_states = jax.vmap(tree_select)(done, fresh, stepped)
-    return next_states, reward, stepped.terminated, stepped.truncated, self.observe(stepped)
+    return (next_states, own_reward + replies, stepped.terminated, stepped.truncated,
+            self.observe(stepped))
 
 
-def _split2(keys):
-  k = jax.vmap(jax.random.split)(keys)
-  return k[:, 0], k[:, 1]
+def _split(keys, num: int):
+  """Keys [E] -> `num` arrays of keys [E]: each env's key split in `num`."""
+  return tuple(jnp.swapaxes(jax.vmap(lambda key: jax.random.split(key, num))(keys), 0, 1))
 
 
-def _split3(keys):
-  k = jax.vmap(lambda key: jax.random.split(key, 3))(keys)
-  return k[:, 0], k[:, 1], k[:, 2]
-
-
-def _loop(fn, carry, xs, length: int, unroll: bool):
+def _loop(fn, carry, xs, unroll: bool):
   """`lax.scan(fn, carry, xs)`, or the same as straight-line code."""
   if not unroll:
     return jax.lax.scan(fn, carry, xs)
   outs = []
-  for i in range(length):
+  for i in range(jax.tree.leaves(xs)[0].shape[0]):
     carry, out = fn(carry, jax.tree.map(lambda x: x[i], xs))
     outs.append(out)
   return carry, jax.tree.map(lambda *ys: jnp.stack(ys), *outs)
@@ -245,12 +239,6 @@ def run_state_specs() -> RunState:
                   pool_count=R, key=R, update=R)
 
 
-def seed_key(config: PPOConfig, seed_index: int, key: jax.Array | None = None) -> jax.Array:
-  """Seed i's key: `key` (default PRNGKey(config.seed)) with i folded in."""
-  base = jax.random.PRNGKey(config.seed) if key is None else key
-  return jax.random.fold_in(base, seed_index)
-
-
 def _opponents(params, pool, pool_count, key, num_local, config: PPOConfig):
   """(current, snapshot, use_current[E_local], use_random[E_local])."""
   size = jax.tree.leaves(pool)[0].shape[0]
@@ -268,10 +256,11 @@ def init_run_state(config: PPOConfig, env, network, optimizer,
   """The state before update 0 (unsharded; place it with `place`). `key`
   replaces PRNGKey(config.seed) as the source of all randomness."""
   game = make_game(env, network)
+  key = jax.random.PRNGKey(config.seed) if key is None else key
 
-  def one_seed(s):
-    param_key, env_key, run_key = jax.random.split(seed_key(config, s, key), 3)
-    params = init_params(network, env, param_key)
+  def one_seed(s):  # seed s: `key` with s folded in
+    param_key, env_key, run_key = jax.random.split(jax.random.fold_in(key, s), 3)
+    params = networks.init_params(network, env.observation_shape, param_key)
     # One-player games have no opponents: a pool of one keeps the state small.
     pool_size = config.pool_size if env.num_players == 2 else 1
     pool = jax.tree.map(lambda x: jnp.broadcast_to(x, (pool_size, *x.shape)), params)
@@ -289,10 +278,6 @@ def init_run_state(config: PPOConfig, env, network, optimizer,
   states = [one_seed(s) for s in range(config.num_seeds)]
   stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *states)
   return stacked.replace(update=jnp.int32(0))
-
-
-def init_params(network, env, key):
-  return network.init(key, jnp.zeros((1, *env.observation_shape), jnp.float32))
 
 
 def value_error(value, old_value, target, clip_eps: float | None):
@@ -371,7 +356,7 @@ def make_update_fn(config: PPOConfig, env, network, optimizer):
     def env_step(carry, t):
       states, ep_return, ep_length = carry
       keys = sharding.global_keys(jax.random.fold_in(rollout_key, t), num_local)
-      action_keys, step_keys = _split2(keys)
+      action_keys, step_keys = _split(keys, 2)
       obs = game.observe(states)
       mask = states.legal_action_mask
       logits, value = policy_value(params, obs, mask)
@@ -422,10 +407,9 @@ def make_update_fn(config: PPOConfig, env, network, optimizer):
       def minibatch(train, mb):
         return learner.sgd_step(train, normalise(mb), loss_fn=loss_fn, optimizer=optimizer)
 
-      return _loop(minibatch, train, shuffled, config.num_minibatches, unroll_sgd)
+      return _loop(minibatch, train, shuffled, unroll_sgd)
 
-    train, sgd_metrics = _loop(epoch, rs.train, jnp.arange(config.num_epochs),
-                               config.num_epochs, unroll_sgd)
+    train, sgd_metrics = _loop(epoch, rs.train, jnp.arange(config.num_epochs), unroll_sgd)
 
     update_index = rs.update + 1
     pool, pool_count = rs.pool, rs.pool_count
@@ -480,19 +464,16 @@ class PPO(trainer_lib.ShardedTrainer):
     body = make_update_fn(config, self.env, self.network, self.optimizer)
 
     # Seeds are vmapped; the update counter is shared by all of them.
-    axes = RunState(train=0, env_state=0, episode_return=0, episode_length=0, pool=0,
-                    pool_count=0, key=0, update=None)
     if config.num_seeds == 1:
       # No vmap for one seed: XLA:CPU runs a batched matmul with a batch of
       # one slower than the plain one.
-      seeded = [f for f in RunState.__dataclass_fields__ if f != "update"]
-
       def per_seed(rs):
-        new, metrics = body(rs.replace(**{f: jax.tree.map(lambda x: x[0], getattr(rs, f))
-                                          for f in seeded}))
-        expand = lambda tree: jax.tree.map(lambda x: x[None], tree)
-        return new.replace(**{f: expand(getattr(new, f)) for f in seeded}), expand(metrics)
+        new, metrics = jax.tree.map(lambda x: x[None], body(jax.tree.map(
+            lambda x: x[0], rs.replace(update=rs.update[None]))))
+        return new.replace(update=new.update[0]), metrics
     else:
+      axes = RunState(train=0, env_state=0, episode_return=0, episode_length=0, pool=0,
+                      pool_count=0, key=0, update=None)
       per_seed = jax.vmap(body, in_axes=(axes,), out_axes=(axes, 0))
 
     # Straight-line code where a loop would slow convolution gradients (see
@@ -501,8 +482,7 @@ class PPO(trainer_lib.ShardedTrainer):
                                        and jax.default_backend() == "cpu")
 
     def per_device(rs: RunState):
-      return _loop(lambda rs, _: per_seed(rs), rs, jnp.arange(updates_per_step),
-                   updates_per_step, unroll)
+      return _loop(lambda rs, _: per_seed(rs), rs, jnp.arange(updates_per_step), unroll)
 
     self.state_specs = run_state_specs()
     self.step = trainer_lib.CompiledStep(per_device, self.mesh, self.state_specs,
@@ -562,10 +542,9 @@ def agent_from_checkpoint(meta: dict, directory: str, step: int, *,
                      f"not seed {seed_index}")
   env = make_env(config)
   network = make_network(config, env)
-  one = jax.eval_shape(lambda: init_params(network, env, jax.random.PRNGKey(0)))
   # Saved params carry a leading axis of seeds (--num_seeds).
-  stacked = jax.tree.map(lambda s: jax.ShapeDtypeStruct((config.num_seeds, *s.shape), s.dtype),
-                         one)
+  init = jax.vmap(lambda k: networks.init_params(network, env.observation_shape, k))
+  stacked = jax.eval_shape(init, jax.random.split(jax.random.PRNGKey(0), config.num_seeds))
   params = jax.tree.map(lambda x: x[seed_index],
                         checkpoint.restore_params_locally(directory, step, stacked))
   suffix = f"/seed_{seed_index}" if config.num_seeds > 1 else ""

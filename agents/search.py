@@ -42,12 +42,16 @@ def make_evaluate(env, network) -> Callable:
   return evaluate
 
 
-def make_recurrent_fn(env, evaluate: Callable) -> Callable:
+def make_recurrent_fn(env, evaluate: Callable, *, keyed: bool = False) -> Callable:
+  """mctx's model: the real env's step, then `evaluate(params, states) ->
+  (masked logits, value)` of the new states. `keyed=True`: evaluate also
+  takes a key, split off the step's (random playouts)."""
   def recurrent_fn(params, key, action, states):
     mover = states.current_player
-    keys = jax.random.split(key, action.shape[0])
-    states = jax.vmap(env.step)(states, action, keys)
-    logits, value = evaluate(params, states)
+    if keyed:
+      key, eval_key = jax.random.split(key)
+    states = jax.vmap(env.step)(states, action, jax.random.split(key, action.shape[0]))
+    logits, value = evaluate(params, states, eval_key) if keyed else evaluate(params, states)
     done = states.terminated | states.truncated
     reward = jnp.take_along_axis(states.rewards, mover[:, None], axis=1)[:, 0]
     output = mctx.RecurrentFnOutput(
@@ -62,7 +66,7 @@ def make_recurrent_fn(env, evaluate: Callable) -> Callable:
 def make_search(env, network, *, search: str = "gumbel", num_simulations: int,
                 max_num_considered_actions: int = 16, gumbel_scale: float = 1.0,
                 dirichlet_fraction: float = 0.25, dirichlet_alpha: float = 0.3,
-                temperature: float = 1.0, greedy: bool = False) -> Callable:
+                greedy: bool = False) -> Callable:
   """Returns `search(params, keys[B], states[B], explore=None) -> SearchOutput`.
 
   `greedy=True` is for evaluation: no Gumbel or Dirichlet noise, and the
@@ -99,7 +103,7 @@ def make_search(env, network, *, search: str = "gumbel", num_simulations: int,
           params, key, root, recurrent_fn, num_simulations=num_simulations,
           invalid_actions=invalid,
           dirichlet_fraction=jnp.where(explore, dirichlet_fraction, 0.0),
-          dirichlet_alpha=dirichlet_alpha, temperature=temperature)
+          dirichlet_alpha=dirichlet_alpha)
       visits = out.search_tree.summary().visit_counts
       action = jnp.where(explore, out.action, jnp.argmax(visits, axis=-1))
     return SearchOutput(action=action[0].astype(jnp.int32),

@@ -22,92 +22,75 @@ def _won(cells: tuple) -> bool:
   return any(all(cells[i] for i in line) for line in LINES)
 
 
+def _empty(mine: tuple, theirs: tuple) -> list[int]:
+  return [i for i in range(9) if not mine[i] and not theirs[i]]
+
+
+def _mark(cells: tuple, i: int) -> tuple:
+  return cells[:i] + (True,) + cells[i + 1:]
+
+
 @functools.lru_cache(maxsize=None)
 def value(mine: tuple, theirs: tuple) -> int:
   """Game value (+1 win, 0 draw, -1 loss) for the player to move."""
   if _won(theirs):
     return -1
-  empty = [i for i in range(9) if not mine[i] and not theirs[i]]
-  if not empty:
-    return 0
-  return max(-value(theirs, mine[:i] + (True,) + mine[i + 1:]) for i in empty)
+  return max(action_values(mine, theirs).values(), default=0)
 
 
 def action_values(mine: tuple, theirs: tuple) -> dict[int, int]:
-  empty = [i for i in range(9) if not mine[i] and not theirs[i]]
-  return {i: -value(theirs, mine[:i] + (True,) + mine[i + 1:]) for i in empty}
+  """The value of each empty cell's move for the player to move."""
+  return {i: -value(theirs, _mark(mine, i)) for i in _empty(mine, theirs)}
+
+
+def _optimal(mine: tuple, theirs: tuple) -> list[int]:
+  values = action_values(mine, theirs)
+  return sorted(a for a, v in values.items() if v == max(values.values()))
 
 
 def optimal_actions(observation: np.ndarray) -> set[int]:
   """observation: pgx tic_tac_toe [3, 3, 2], channel 0 = player to move."""
   mine = tuple(bool(x) for x in observation[..., 0].reshape(-1))
   theirs = tuple(bool(x) for x in observation[..., 1].reshape(-1))
-  values = action_values(mine, theirs)
-  best = max(values.values())
-  return {a for a, v in values.items() if v == best}
+  return set(_optimal(mine, theirs))
 
 
 def reachable_states(env):
   """All distinct non-terminal positions reachable from the start, as one
-  batched pgx state (both first-mover assignments are covered). Cached per
-  game: several callers ask for them."""
+  batched pgx state, each reached by replaying the moves that first led to
+  it. Cached per game: several callers ask for them."""
   return _reachable_states(env.id)
 
 
-def _padded(tree, size: int):
-  """`tree`'s rows repeated up to `size` rows: one compiled step per size."""
-  n = jax.tree.leaves(tree)[0].shape[0]
-  idx = np.minimum(np.arange(size), n - 1)
-  return jax.tree.map(lambda x: x[idx], tree)
+@functools.lru_cache(maxsize=None)
+def positions() -> dict[tuple, tuple]:
+  """Every distinct non-terminal position reachable from the start, as
+  (mine, theirs) from the mover's side (as pgx observes it) -> the moves
+  that first reach it."""
+  openings = {}
+
+  def visit(mine: tuple, theirs: tuple, moves: tuple) -> None:
+    if (mine, theirs) in openings or _won(theirs) or not _empty(mine, theirs):
+      return
+    openings[mine, theirs] = moves
+    for a in _empty(mine, theirs):
+      visit(theirs, _mark(mine, a), moves + (a,))
+
+  visit((False,) * 9, (False,) * 9, ())
+  return openings
 
 
 @functools.lru_cache(maxsize=None)
 def _reachable_states(env_id):
   import envs
-  env = envs.make(env_id)
-  step = jax.jit(jax.vmap(env.step))
-  # The search runs on host copies (NumPy indexing compiles nothing); only
-  # the batched step runs in JAX, on power-of-two batches.
-  frontier = jax.device_get(jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(0), 2)))
-  seen, kept = set(), []
-  while frontier.current_player.shape[0]:
-    obs = np.asarray(frontier.observation)
-    live = ~np.asarray(frontier.terminated)
-    # Observations are from the mover's side, so they identify a position.
-    fresh = []
-    for i, o in enumerate(obs):
-      if live[i] and o.tobytes() not in seen:
-        seen.add(o.tobytes())
-        fresh.append(i)
-    if not fresh:
-      break
-    idx = np.array(fresh)
-    frontier = jax.tree.map(lambda x: x[idx], frontier)
-    kept.append(frontier)
-    legal = np.asarray(frontier.legal_action_mask)
-    rows, actions = np.nonzero(legal)
-    size = 1 << int(len(rows) - 1).bit_length()  # a power of two: few compilations
-    parents = _padded(jax.tree.map(lambda x: x[rows], frontier), size)
-    actions = np.resize(actions, size).astype(np.int32)
-    children = step(parents, jnp.asarray(actions), jax.random.split(jax.random.PRNGKey(1), size))
-    frontier = jax.tree.map(lambda x: x[:len(rows)], jax.device_get(children))
-  return jax.tree.map(lambda *xs: jnp.asarray(np.concatenate(xs)), *kept)
+  from zerogo import arena
+  actions = np.full((len(positions()), 9), -1, np.int32)  # pgx only replays the moves
+  for i, moves in enumerate(positions().values()):
+    actions[i, :len(moves)] = moves
+  return arena.replay_final(envs.make(env_id), jnp.asarray(actions))
 
 
 CHUNK = 512
-
-
-def act_in_chunks(agent, states, key) -> np.ndarray:
-  """Agent moves for any number of states, in fixed-size (padded) chunks so
-  the agent compiles once."""
-  act = _compiled(agent)
-  n = states.current_player.shape[0]
-  states = jax.device_get(states)
-  out = []
-  for start in range(0, n, CHUNK):
-    part = _padded(jax.tree.map(lambda x: x[start:start + CHUNK], states), CHUNK)
-    out.append(np.asarray(act(agent.params, part, jax.random.fold_in(key, start))))
-  return np.concatenate(out)[:n]
 
 
 @functools.lru_cache(maxsize=None)
@@ -118,10 +101,19 @@ def _compiled(agent):
 def agent_moves(agent, states, key=jax.random.PRNGKey(0)) -> dict[bytes, int]:
   """The agent's move in each of `states`, keyed by the position's
   observation bytes (what `optimal_move_rate` and `games_against_minimax`
-  take, so a caller asking for both searches every position once)."""
-  actions = act_in_chunks(agent, states, key)
-  obs = np.asarray(states.observation)
-  return {o.tobytes(): int(a) for o, a in zip(obs, actions)}
+  take, so a caller asking for both searches every position once). Asked
+  in chunks of CHUNK states (the last padded with copies of its last
+  state), so the agent compiles once."""
+  act = _compiled(agent)
+  states = jax.device_get(states)
+  n = states.current_player.shape[0]
+  actions = []
+  for start in range(0, n, CHUNK):
+    rows = np.minimum(np.arange(start, start + CHUNK), n - 1)
+    part = jax.tree.map(lambda x: x[rows], states)
+    actions.append(np.asarray(act(agent.params, part, jax.random.fold_in(key, start))))
+  actions = np.concatenate(actions)[:n]
+  return {o.tobytes(): int(a) for o, a in zip(np.asarray(states.observation), actions)}
 
 
 def optimal_move_rate(agent, states, key=jax.random.PRNGKey(0), moves=None) -> float:
@@ -151,7 +143,7 @@ def games_against_minimax(agent, env, key=jax.random.PRNGKey(0), moves=None) -> 
     if _won(theirs):
       results.append(-sign)
       return
-    empty = [i for i in range(9) if not mine[i] and not theirs[i]]
+    empty = _empty(mine, theirs)
     if not empty:
       results.append(0.0)
       return
@@ -161,9 +153,9 @@ def games_against_minimax(agent, env, key=jax.random.PRNGKey(0), moves=None) -> 
         results.append(-1.0)
         return
     else:
-      choices = sorted(optimal_actions(_observation(mine, theirs)))
+      choices = _optimal(mine, theirs)
     for a in choices:
-      play(theirs, mine[:a] + (True,) + mine[a + 1:], not agent_to_move)
+      play(theirs, _mark(mine, a), not agent_to_move)
 
   empty = (False,) * 9
   for agent_first in (True, False):

@@ -158,7 +158,7 @@ def test_iteration_compiles_once_and_games_carry_over(tiny_config):
       with jax.transfer_guard("disallow"):
         state, metrics = az.step(state)
     moves.append(np.asarray(state.actor.moves).copy())
-  assert az.num_traces == 1
+  assert az.step.num_traces == 1
   # unroll_length=3 < a tic-tac-toe game: some games are mid-way after an
   # iteration and continue (more moves) in the next one.
   assert (moves[0] > 0).any() and (moves[1] > moves[0]).any()
