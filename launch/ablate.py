@@ -85,9 +85,7 @@ def _split_argv(argv: list[str]) -> list[str]:
 
 
 def main(argv):
-  if len(argv) > 1:
-    _common.die(f"unexpected arguments {argv[1:]}; flags are written --name=value")
-  _common.quiet_logs(_common.logging.ERROR)  # it only reads the runs' checkpoints
+  _common.start(argv)  # quiet logs: it only reads the runs' checkpoints
   from launch import _ablation as ablation
 
   def sweep():

@@ -39,7 +39,7 @@ def make_opponent(text: str, env):
 
 
 def main(argv):
-  _common.tool_start(argv, "checkpoint")
+  _common.start(argv, "checkpoint")
   import jax
   import agents
   import zerogo

@@ -43,7 +43,7 @@ def _quiet_closed_stdout() -> None:
 
 
 def main(argv):
-  _common.tool_start(argv, "checkpoint")
+  _common.start(argv, "checkpoint")
   import agents
   import zerogo
   from zerogo import gtp

@@ -93,7 +93,7 @@ def play(agent, human_first: bool, seed: int, stdin=sys.stdin, stdout=sys.stdout
 
 
 def main(argv):
-  _common.tool_start(argv, "checkpoint")
+  _common.start(argv, "checkpoint")
   import envs
   import agents
   import zerogo

@@ -174,7 +174,7 @@ def _standings(names, games, anchor, command) -> str:
 
 
 def main(argv):
-  _common.tool_start(argv, "env", "agents", "out")
+  _common.start(argv, "env", "agents", "out")
   import jax
   import envs
   import zerogo
