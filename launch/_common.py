@@ -145,8 +145,6 @@ def training_main(argv, config_class, algorithm: str, make_trainer: Callable, *,
   import importlib
 
   import jax
-  from zerogo.checkpoint import CheckpointError
-  from zerogo.distributed import DistributedError
 
   def train():
     init_distributed()  # first: before anything touches a device (pgx's import does)
@@ -164,9 +162,8 @@ def training_main(argv, config_class, algorithm: str, make_trainer: Callable, *,
     elif jax.process_index() == 0:
       print(f"done: {flags.FLAGS.workdir} (metrics.jsonl, checkpoints/)")
 
-  run_guarded(train, (ValueError, CheckpointError, DistributedError),
-              interrupted="interrupted; the run resumes from its last checkpoint with the "
-              "same --workdir")
+  run_guarded(train, interrupted="interrupted; the run resumes from its last checkpoint "
+              "with the same --workdir")
 
 
 def start(argv, *required: str, log_level: int = logging.ERROR) -> None:
@@ -216,15 +213,10 @@ def die(message: str, status: int = 2) -> None:
 
 def flags_text(module_name: str) -> str:
   """The resolved flags of launcher `module_name` (absl's name: a script's
-  path), one per line (what `zerogo.loop.run` writes to <workdir>/flags.txt)."""
-  text = flags.FLAGS.flags_into_string()
-  names = {f.name for f in flags.FLAGS.get_flags_for_module(module_name)}
-
-  def own_flag(line: str) -> bool:  # a false boolean is written "--noNAME"
-    name = line.split("=")[0].lstrip("-")
-    return name in names or (name.startswith("no") and name[2:] in names
-                             and isinstance(flags.FLAGS[name[2:]].value, bool))
-  return "\n".join(line for line in text.splitlines() if own_flag(line))
+  path), one per line, as absl's flags_into_string writes them (what
+  `zerogo.loop.run` writes to <workdir>/flags.txt)."""
+  own = sorted(flags.FLAGS.get_flags_for_module(module_name), key=lambda f: f.name)
+  return "\n".join(f.serialize() for f in own if f.value is not None)
 
 
 def require_at_least(minimum: int, *names: str) -> None:
@@ -263,18 +255,21 @@ def os_error_sentence(e: OSError) -> str:
   return f"{what}: {where}{hint}" if where else f"{what}{hint}"
 
 
-def run_guarded(main_fn, known_errors: tuple, *,
+def run_guarded(main_fn, more_errors: tuple = (), *,
                 interrupted: str = "interrupted") -> None:
-  """Runs main_fn; a known bad-input error or an OS failure (disk full,
+  """Runs main_fn; a bad-input error (ValueError, CheckpointError,
+  DistributedError or one of `more_errors`) or an OS failure (disk full,
   permissions, a file where a directory should be) becomes one line and
   exit 2, Ctrl-C the line `interrupted` and exit 130."""
+  from zerogo.checkpoint import CheckpointError
+  from zerogo.distributed import DistributedError
   from zerogo.preemption import Preempted
   try:
     main_fn()
   except Preempted as e:  # saved; the same command continues: not a failure
     print(str(e), file=sys.stderr)
     sys.exit(0)
-  except known_errors as e:
+  except (ValueError, CheckpointError, DistributedError, *more_errors) as e:
     die(str(e))
   except OSError as e:
     die(os_error_sentence(e))

@@ -136,7 +136,7 @@ def main(argv):
                            launcher, protocol, "curves.png")
     print(f"done: {out_dir}/summary.md")
 
-  _common.run_guarded(sweep, (ValueError, RuntimeError),
+  _common.run_guarded(sweep, (RuntimeError,),
                       interrupted="interrupted; the same command resumes the sweep")
 
 

@@ -42,7 +42,6 @@ def main(argv):
   _common.start(argv, "checkpoint")
   import jax
   import agents
-  import zerogo
   from agents import report
   from zerogo import arena
 
@@ -75,7 +74,7 @@ def main(argv):
                           totals["wins"], totals["draws"], played)),
                       "win_rate": totals["wins"] / played}))
 
-  _common.run_guarded(run, (ValueError, zerogo.CheckpointError))
+  _common.run_guarded(run)
 
 
 if __name__ == "__main__":

@@ -42,9 +42,6 @@ class HumanPlayer:
   def observe(self, action):
     pass
 
-  def close(self):
-    pass
-
   def genmove(self, state, key):
     from envs import notation
     from zerogo import arena
@@ -96,15 +93,13 @@ def main(argv):
   _common.start(argv, "checkpoint")
   import envs
   import agents
-  import zerogo
   from agents import specs
 
   def run():
     if FLAGS.env is not None:
       envs.check_env_name(FLAGS.env)
     text = FLAGS.checkpoint
-    is_spec = text.split(":")[0] in ("random", "uct", "minimax")
-    if is_spec:
+    if text.split(":")[0] in ("random", "uct", "minimax"):  # a baseline, not a checkpoint
       if FLAGS.env is None:
         raise ValueError(f"--checkpoint={text} is a baseline; say which game with --env")
       agent = specs.make_agent(specs.parse(text), envs.make(FLAGS.env))
@@ -120,12 +115,11 @@ def main(argv):
     print(f"You play {'first' if human_first else 'second'} ({colour}) against "
           f"{agent.name} ({agent.env_id}). Type `moves` for legal moves, `quit` to resign.")
     try:
-      play(agent, FLAGS.first == "human", FLAGS.seed)
+      play(agent, human_first, FLAGS.seed)
     except EOFError:
       print("\ninput closed; game abandoned")
 
-  _common.run_guarded(run, (ValueError, zerogo.CheckpointError, envs.UnknownEnvError),
-                      interrupted="interrupted; game abandoned")
+  _common.run_guarded(run, interrupted="interrupted; game abandoned")
 
 
 if __name__ == "__main__":
