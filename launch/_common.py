@@ -219,15 +219,6 @@ def flags_text(module_name: str) -> str:
   return "\n".join(f.serialize() for f in own if f.value is not None)
 
 
-def require_at_least(minimum: int, *names: str) -> None:
-  """Raises ValueError (one sentence) for the first flag below `minimum`
-  (flags left unset, None, are skipped)."""
-  for name in names:
-    value = getattr(flags.FLAGS, name)
-    if value is not None and value < minimum:
-      raise ValueError(f"--{name} must be at least {minimum}, got {value}")
-
-
 def resolve_bf16(value: str) -> bool:
   """--bf16: 'true', 'false', or 'auto' (on for GPU/TPU, off on CPU; call
   after init_distributed: it asks JAX for the backend)."""

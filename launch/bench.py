@@ -150,8 +150,7 @@ def bench_selfplay() -> dict:
           "positions_per_s": round(positions_per_s, 1),
           "simulations_per_s": round(simulations_per_s, 1),
           "evaluations_per_s": round(evaluations_per_s, 1),
-          "network_limit_ratio": round(simulations_per_s / evaluations_per_s, 4),
-          **machine()}
+          "network_limit_ratio": round(simulations_per_s / evaluations_per_s, 4)}
 
 
 def bench_ppo() -> dict:
@@ -178,7 +177,7 @@ def bench_ppo() -> dict:
           "torso": trainer.network.torso, "hidden": FLAGS.hidden,
           "env_steps_per_s": round(train_steps_per_s, 1),
           "raw_env_steps_per_s": round(raw_steps_per_s, 1),
-          "env_limit_ratio": round(train_steps_per_s / raw_steps_per_s, 4), **machine()}
+          "env_limit_ratio": round(train_steps_per_s / raw_steps_per_s, 4)}
 
 
 def _random_steps(step, legal_mask, num_envs: int, num_steps: int):
@@ -199,13 +198,13 @@ def _random_steps(step, legal_mask, num_envs: int, num_steps: int):
   return run
 
 
-def _samples(*calls) -> list[list[float]]:
-  """--repeats timed samples (seconds per call) of each `(fn, *args)` call,
-  after a warm-up call, taken in turns - each round starts at the next call,
-  so no variant always runs first - so that machine noise hits every variant
-  alike. A sample times as many back-to-back calls as fill --min_sample_s,
-  so that millisecond-long calls are not measured at the mercy of one
-  scheduler tick."""
+def _samples(calls, *, repeats: int, min_sample_s: float) -> list[list[float]]:
+  """`repeats` timed samples (seconds per call) of each `(fn, *args)` in
+  `calls`, after a warm-up call, taken in turns - each round starts at the
+  next call, so no variant always runs first - so that machine noise hits
+  every variant alike. A sample times as many back-to-back calls as fill
+  `min_sample_s`, so that millisecond-long calls are not measured at the
+  mercy of one scheduler tick."""
   import jax
 
   def once(fn, *args):
@@ -215,9 +214,9 @@ def _samples(*calls) -> list[list[float]]:
 
   for fn, *args in calls:
     jax.block_until_ready(fn(*args))  # compile + warm-up
-  counts = [max(1, math.ceil(FLAGS.min_sample_s / max(once(*c), 1e-6))) for c in calls]
+  counts = [max(1, math.ceil(min_sample_s / max(once(*c), 1e-6))) for c in calls]
   samples = [[] for _ in calls]
-  for r in range(max(FLAGS.repeats, 1)):
+  for r in range(max(repeats, 1)):
     for j in range(len(calls)):
       i = (r + j) % len(calls)
       fn, *args = calls[i]
@@ -231,8 +230,9 @@ def _samples(*calls) -> list[list[float]]:
 
 
 def _best(*calls) -> list[float]:
-  """Best of `_samples` per call."""
-  return [min(s) for s in _samples(*calls)]
+  """Best of `_samples` per call, with --repeats and --min_sample_s."""
+  samples = _samples(calls, repeats=FLAGS.repeats, min_sample_s=FLAGS.min_sample_s)
+  return [min(s) for s in samples]
 
 
 def _stepping(step, state) -> tuple:
@@ -299,17 +299,16 @@ def bench_envs():
     lib, raw_step, raw_mask, raw_carry = _reference(env, n)
     raw_run = _random_steps(raw_step, raw_mask, n, t)
     key = jax.random.PRNGKey(1)
-    game_t, stats_t, raw_t = _samples((game_run, jax.vmap(game.init)(keys), key),
-                                      (stats_run, jax.vmap(stats.init)(keys), key),
-                                      (raw_run, raw_carry, key))
+    game_t, stats_t, raw_t = _samples(
+        [(game_run, jax.vmap(game.init)(keys), key), (stats_run, jax.vmap(stats.init)(keys), key),
+         (raw_run, raw_carry, key)], repeats=FLAGS.repeats, min_sample_s=FLAGS.min_sample_s)
     yield {"bench": "envs", "env": name, "reference": lib, "num_envs": n,
                  "num_steps": t, "repeats": len(raw_t),
                  "steps_per_s": round(n * t / min(game_t), 1),
                  "with_stats_steps_per_s": round(n * t / min(stats_t), 1),
                  "raw_steps_per_s": round(n * t / min(raw_t), 1),
                  "wrapper_overhead": round(_paired_ratio(game_t, raw_t) - 1, 4),
-                 "with_stats_overhead": round(_paired_ratio(stats_t, raw_t) - 1, 4),
-                 **machine()}
+                 "with_stats_overhead": round(_paired_ratio(stats_t, raw_t) - 1, 4)}
 
 
 def bench_learner() -> dict:
@@ -359,8 +358,7 @@ def bench_learner() -> dict:
           "samples_per_s": round(sgd_steps_per_s * batch_size, 1),
           "forward_samples_per_s": round(batch_size / forward_s, 1),
           # samples trained per second / samples evaluated per second
-          "train_to_forward_ratio": round(sgd_steps_per_s * forward_s, 4),
-          **machine()}
+          "train_to_forward_ratio": round(sgd_steps_per_s * forward_s, 4)}
 
 
 def bench_iteration() -> dict:
@@ -383,8 +381,7 @@ def bench_iteration() -> dict:
           "train_batch_size": config.train_batch_size,
           "sgd_steps_per_iteration": config.sgd_steps_per_iteration, "bf16": config.bf16,
           "iterations_per_s": round(1 / best, 3),
-          "positions_per_s": round(config.selfplay_batch_size * config.unroll_length / best, 1),
-          **machine()}
+          "positions_per_s": round(config.selfplay_batch_size * config.unroll_length / best, 1)}
 
 
 def main(argv):
@@ -400,7 +397,7 @@ def main(argv):
     rows = benches[argv[1]]()
     for row in rows if argv[1] == "envs" else [rows]:  # envs: one line per env, as measured
       if jax.process_index() == 0:
-        print(json.dumps(row), flush=True)
+        print(json.dumps({**row, **machine()}), flush=True)
 
   _common.run_guarded(run)
 

@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import app, flags  # noqa: E402
 
 from launch import _common  # noqa: E402
+from zerogo import arena  # noqa: E402
 
 flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir of the agent; "
                     "or an agent spec such as uct:200 or minimax (then --env is needed).")
@@ -29,22 +30,15 @@ flags.DEFINE_integer("seed", 0, "Seed of the agent's search.")
 FLAGS = flags.FLAGS
 
 
-class HumanPlayer:
+class HumanPlayer(arena.Player):
   """Reads moves from a text stream until one is legal."""
   name = "you"
 
   def __init__(self, env_id, stdin=sys.stdin, stdout=sys.stdout):
     self.env_id, self.stdin, self.stdout = env_id, stdin, stdout
 
-  def new_game(self, env, first):
-    pass
-
-  def observe(self, action):
-    pass
-
   def genmove(self, state, key):
     from envs import notation
-    from zerogo import arena
     while True:
       self.stdout.write("your move> ")
       self.stdout.flush()
@@ -67,7 +61,6 @@ def play(agent, human_first: bool, seed: int, stdin=sys.stdin, stdout=sys.stdout
   """One game, human against agent; returns the arena GameRecord."""
   import jax
   from envs import notation
-  from zerogo import arena
   env = agent.env
   human = HumanPlayer(env.id, stdin, stdout)
   bot = arena.AgentPlayer(agent)
