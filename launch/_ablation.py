@@ -300,8 +300,8 @@ def group_by_point(results: Sequence[dict]) -> list[dict]:
   """Per grid point (in order): every seed's final value and curve."""
   points: dict[str, dict] = {}
   for r in results:
-    label = point_label(tuple(map(tuple, r["point"])))
-    p = points.setdefault(label, {"label": label, "point": [tuple(kv) for kv in r["point"]],
+    label = point_label(r["point"])
+    p = points.setdefault(label, {"label": label, "point": r["point"],
                                   "seeds": [], "final": [], "curves": [],
                                   "train_s": [], "wall_s": [], "metric": r["metric"],
                                   "curve_x": r["curve_x"], "curve_y": r["curve_y"]})
