@@ -27,6 +27,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from zerogo import config as config_lib
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAUNCHERS = {"selfplay": "launch/selfplay.py", "ppo": "launch/ppo.py"}
 # Launchers whose seeds are vmapped in one program (flag: --num_seeds).
@@ -45,12 +47,13 @@ def t975(df: int) -> float:
   return _T975[max(k for k in _T975 if k <= df)]
 
 
-def mean_ci(values: Sequence[float]) -> tuple[float, float]:
-  """Mean and the half-width of its 95% t-interval (nan for one value)."""
+def mean_ci(values, axis: int | None = None):
+  """Mean and the half-width of its 95% t-interval, over all values or along
+  `axis` (nan for one value)."""
   x = np.asarray(values, np.float64)
-  if x.size < 2:
-    return float(x.mean()), math.nan
-  return float(x.mean()), t975(x.size - 1) * float(x.std(ddof=1)) / math.sqrt(x.size)
+  n = x.size if axis is None else x.shape[axis]
+  half = t975(n - 1) * x.std(axis, ddof=1) / math.sqrt(n) if n > 1 else math.nan
+  return x.mean(axis), half
 
 
 # ------------------------------------------------------------------ the grid
@@ -113,18 +116,16 @@ def plan(launcher: str, flagfile: str, axes, num_seeds: int, base_seed: int,
   """The units of a sweep, in grid order."""
   script = os.path.join(ROOT, LAUNCHERS[launcher])
   vmapped = launcher in VMAPPED_SEEDS
+  groups = ([tuple(range(base_seed, base_seed + num_seeds))] if vmapped
+            else [(base_seed + i,) for i in range(num_seeds)])
   units = []
   for point in grid_points(axes):
-    point_args = [f"--{k}={v}" for k, v in point]
-    groups = ([tuple(range(base_seed, base_seed + num_seeds))] if vmapped
-              else [(base_seed + i,) for i in range(num_seeds)])
     for seeds in groups:
       name = point_slug(point) + ("" if vmapped else f"_seed{seeds[0]}")
       workdir = os.path.join(workdir_root, name)
-      seed_args = ([f"--seed={seeds[0]}", f"--num_seeds={len(seeds)}"] if vmapped
-                   else [f"--seed={seeds[0]}"])
       command = (sys.executable, script, f"--flagfile={os.path.abspath(flagfile)}",
-                 *extra_args, *point_args, *seed_args, f"--workdir={workdir}",
+                 *extra_args, *(f"--{k}={v}" for k, v in point), f"--seed={seeds[0]}",
+                 *([f"--num_seeds={len(seeds)}"] if vmapped else []), f"--workdir={workdir}",
                  "--noprogress", "--nosummary")  # the sweep scores every agent itself
       units.append(Unit(name, point, seeds, vmapped, workdir, command))
   return units
@@ -134,14 +135,26 @@ def plan(launcher: str, flagfile: str, axes, num_seeds: int, base_seed: int,
 
 @dataclasses.dataclass(frozen=True)
 class Protocol:
-  """How every final agent is scored, the same for all grid points."""
-  opponent: str = "uct:50"           # two-player games: an agent spec
-  games: int = 100                   # two-player games: games per agent (even)
-  opening_moves: int = 2             # random opening moves shared by a colour-swapped pair
-  num_simulations: int | None = None  # search budget of AlphaZero agents (None: trained)
-  episodes: int = 64                 # one-player games: greedy episodes per agent
-  curve_x: str | None = None         # metrics.jsonl keys of the learning curve
-  curve_y: str | None = None         # (None: env_steps/episode_return for PPO, train_s/...)
+  """How every final agent is scored, the same for all grid points (the
+  fields are launch/ablate.py's --score_* and --curve_* flags)."""
+  opponent: str = config_lib.field(
+      "uct:50", "Two-player games: the reference agent spec (random, uct:N, minimax, "
+      "ckpt:PATH[@SIMS]).", flag="score_opponent")
+  games: int = config_lib.field(100, "Two-player games: games per final agent (even).",
+                                minimum=2, flag="score_games")
+  opening_moves: int = config_lib.field(
+      2, "Two-player games: random opening moves, shared by the two colour-swapped games of "
+      "a pair.", minimum=0, flag="score_opening_moves")
+  num_simulations: int | None = config_lib.field(
+      None, "Search budget of AlphaZero agents when scored (default: the budget each trained "
+      "with; 0 = raw policy).", minimum=0, flag="score_simulations")
+  episodes: int = config_lib.field(64, "One-player games: greedy episodes per agent.",
+                                   minimum=2, flag="score_episodes")
+  curve_x: str | None = config_lib.field(None, "metrics.jsonl key on the plot's x axis "
+                                         "(default: env_steps for PPO, train_s for AlphaZero).")
+  curve_y: str | None = config_lib.field(
+      None, "metrics.jsonl key on the plot's y axis (default: episode_return for PPO, "
+      "eval/uct_win_rate or loss for AlphaZero).")
 
 
 def evaluate(agent, protocol: Protocol, seed: int) -> tuple[str, float]:
@@ -159,26 +172,18 @@ def evaluate(agent, protocol: Protocol, seed: int) -> tuple[str, float]:
   return f"score vs {protocol.opponent} ({protocol.games} games)", result["score"]
 
 
-def _curve_keys(rows: list[dict], protocol: Protocol) -> tuple[str, str]:
-  if protocol.curve_x and protocol.curve_y:
-    return protocol.curve_x, protocol.curve_y
+def read_curves(rows: list[dict], protocol: Protocol, num_seeds: int, vmapped: bool):
+  """Per seed, [[x, y], ...] of the learning curve, and the keys used: the
+  protocol's, else the first logged of the algorithm's usual ones."""
   if any("env_steps" in r for r in rows):
     x, ys = "env_steps", ("episode_return", "eval/random_win_rate")
   else:
     x, ys = "train_s", ("eval/uct_win_rate", "eval/random_win_rate", "loss")
   present = {k.split("/seed_")[0] for r in rows for k in r}
-  y = next((k for k in ys if k in present), ys[-1])
-  return protocol.curve_x or x, protocol.curve_y or y
-
-
-def read_curves(rows: list[dict], protocol: Protocol, num_seeds: int, vmapped: bool):
-  """Per seed, [[x, y], ...] of the learning curve, and the keys used."""
-  x, y = _curve_keys(rows, protocol)
-  curves = []
-  for i in range(num_seeds):
-    key = f"{y}/seed_{i}" if vmapped and num_seeds > 1 else y
-    curves.append([[r[x], r[key]] for r in rows if x in r and key in r])
-  return curves, x, y
+  x = protocol.curve_x or x
+  y = protocol.curve_y or next((k for k in ys if k in present), ys[-1])
+  keys = [f"{y}/seed_{i}" if vmapped and num_seeds > 1 else y for i in range(num_seeds)]
+  return [[[r[x], r[k]] for r in rows if x in r and k in r] for k in keys], x, y
 
 
 def run_unit(unit: Unit, protocol: Protocol) -> dict:
@@ -246,13 +251,11 @@ def run_all(units: Sequence[Unit], protocol: Protocol, out_dir: str, *, backend:
     log(f"done: {unit.name}: {result['metric']} = "
         + ", ".join(f"{v:.3g}" for v in result["final"]))
 
-  if backend == "local":
-    for unit in todo:
-      store(unit, dict(run_unit(unit, protocol), backend="local"))
-  elif backend == "ray":
+  if backend == "ray":
     _run_ray(todo, protocol, store, ray_address, cpus_per_run)
   else:
-    raise ValueError(f"--backend must be local or ray, got {backend!r}")
+    for unit in todo:
+      store(unit, dict(run_unit(unit, protocol), backend="local"))
   bar.close()
   results = []
   for unit in units:
@@ -297,14 +300,13 @@ def group_by_point(results: Sequence[dict]) -> list[dict]:
   """Per grid point (in order): every seed's final value and curve."""
   points: dict[str, dict] = {}
   for r in results:
-    label = point_label(tuple(map(tuple, r["point"])))
-    p = points.setdefault(label, {"label": label, "point": [tuple(kv) for kv in r["point"]],
+    label = point_label(r["point"])
+    p = points.setdefault(label, {"label": label, "point": r["point"],
                                   "seeds": [], "final": [], "curves": [],
                                   "train_s": [], "wall_s": [], "metric": r["metric"],
                                   "curve_x": r["curve_x"], "curve_y": r["curve_y"]})
-    p["seeds"] += r["seeds"]
-    p["final"] += r["final"]
-    p["curves"] += r["curves"]
+    for k in ("seeds", "final", "curves"):
+      p[k] += r[k]
     # A vmapped unit's time is shared by its seeds.
     p["train_s"].append(r["train_s"] or 0.0)
     p["wall_s"].append(r["wall_s"])
@@ -313,16 +315,16 @@ def group_by_point(results: Sequence[dict]) -> list[dict]:
   return list(points.values())
 
 
-def _fmt(x: float) -> str:
-  return "n/a" if math.isnan(x) else f"{x:.3g}"
+def _ci_text(mean: float, half: float) -> str:
+  return "n/a" if math.isnan(half) else f"[{mean - half:.3g}, {mean + half:.3g}]"
 
 
 def write_summary(path: str, name: str, command: str, points: list[dict],
                   launcher: str, protocol: Protocol, plot_name: str | None) -> str:
   """Writes summary.md; returns its text."""
   import jax
-  metric = points[0]["metric"] if points else ""
   best = max(points, key=lambda p: p["mean"])
+  metric = best["metric"]
   lines = [
       f"# Ablation: {name}", "",
       "Reproduce with:", "", f"    {command}", "",
@@ -338,9 +340,8 @@ def write_summary(path: str, name: str, command: str, points: list[dict],
       "| grid point | seeds | mean | 95% CI | per seed | train s / run | wall s / run |",
       "| --- | --- | --- | --- | --- | --- | --- |"]
   for p in points:
-    lo, hi = p["mean"] - p["ci"], p["mean"] + p["ci"]
-    ci = "n/a" if math.isnan(p["ci"]) else f"[{lo:.3g}, {hi:.3g}]"
-    lines.append(f"| {p['label']} | {len(p['final'])} | {p['mean']:.3g} | {ci} | "
+    lines.append(f"| {p['label']} | {len(p['final'])} | {p['mean']:.3g} | "
+                 f"{_ci_text(p['mean'], p['ci'])} | "
                  + ", ".join(f"{v:.3g}" for v in p["final"])
                  + f" | {np.mean(p['train_s']):.0f} | {np.mean(p['wall_s']):.0f} |")
   lines += ["", f"Best mean: **{best['label']}** ({best['mean']:.3g})."]
@@ -377,8 +378,7 @@ def _main_effects(points: list[dict]) -> list[str]:
               "| value | runs | mean | 95% CI |", "| --- | --- | --- | --- |"]
     for value, finals in by_value.items():
       mean, half = mean_ci(finals)
-      ci = "n/a" if math.isnan(half) else f"[{mean - half:.3g}, {mean + half:.3g}]"
-      lines.append(f"| {value} | {len(finals)} | {mean:.3g} | {ci} |")
+      lines.append(f"| {value} | {len(finals)} | {mean:.3g} | {_ci_text(mean, half)} |")
   return lines
 
 
@@ -396,10 +396,9 @@ def plot_curves(path: str, name: str, points: list[dict]) -> None:
     start = max(c[0, 0] for c in curves)
     grid = np.linspace(start, end, 60) if end > start else np.array([start])
     ys = np.stack([np.interp(grid, c[:, 0], c[:, 1]) for c in curves])
-    mean = ys.mean(0)
+    mean, half = mean_ci(ys, axis=0)
     line, = ax.plot(grid, mean, label=p["label"])
     if len(curves) > 1:
-      half = t975(len(curves) - 1) * ys.std(0, ddof=1) / math.sqrt(len(curves))
       ax.fill_between(grid, mean - half, mean + half, color=line.get_color(), alpha=0.2)
   ax.set_xlabel(points[0]["curve_x"])
   ax.set_ylabel(points[0]["curve_y"] + " (mean over seeds, 95% band)")

@@ -28,6 +28,10 @@ def _module_of_caller(depth: int) -> str:
   return sys.argv[0] if module == "__main__" else module  # absl's name for a script
 
 
+_DEFINE = {"bool": flags.DEFINE_bool, "int": flags.DEFINE_integer,
+           "float": flags.DEFINE_float, "str": flags.DEFINE_string}
+
+
 def define_config_flags(config_class, *, defaults: dict | None = None, exclude=(),
                         renames: dict | None = None, unit: str = "iteration",
                         flag_values=flags.FLAGS, module: str | None = None) -> None:
@@ -38,33 +42,25 @@ def define_config_flags(config_class, *, defaults: dict | None = None, exclude=(
   (default: the caller): its --helpshort and its flags.txt list them."""
   defaults = defaults or {}
   names = _flag_names(config_class, renames)
-  owner = dict(module_name=module or _module_of_caller(1))
+  owner = dict(flag_values=flag_values, module_name=module or _module_of_caller(1))
   for f in config_lib.documented_fields(config_class):
     if f.name in exclude:
       continue
     meta, name = f.metadata, names[f.name]
     default = defaults.get(f.name, f.default)
     help_text = meta["help"].format(unit=unit)
-    kind = str(f.type)
+    kind = next((k for k in _DEFINE if str(f.type).startswith(k)), None)
     if meta["choices"] is not None:
       # A string flag, checked by zerogo.config.check: a bad value is one
       # sentence and exit 2, like every other bad value.
       help_text += f" One of: {', '.join(map(str, meta['choices']))}."
-      flags.DEFINE_string(name, default, help_text, flag_values=flag_values, **owner)
-    elif meta["auto"]:
-      flags.DEFINE_enum(name, "auto", ["auto", "true", "false"], help_text,
-                        flag_values=flag_values, **owner)
-    elif kind.startswith("bool"):
-      flags.DEFINE_bool(name, default, help_text, flag_values=flag_values, **owner)
-    elif kind.startswith("int"):
-      flags.DEFINE_integer(name, default, help_text, flag_values=flag_values, **owner)
-    elif kind.startswith("float"):
-      flags.DEFINE_float(name, default, help_text, flag_values=flag_values, **owner)
-    elif kind.startswith("str"):
-      flags.DEFINE_string(name, default if default != "" else None, help_text,
-                          flag_values=flag_values, **owner)
+      kind = "str"
+    if meta["auto"]:
+      flags.DEFINE_enum(name, "auto", ["auto", "true", "false"], help_text, **owner)
+    elif kind is None:
+      raise TypeError(f"{config_class.__name__}.{f.name}: no flag type for {f.type}")
     else:
-      raise TypeError(f"{config_class.__name__}.{f.name}: no flag type for {kind}")
+      _DEFINE[kind](name, None if default == "" else default, help_text, **owner)
 
 
 def config_from_flags(config_class, *, exclude=(), renames: dict | None = None,
@@ -80,8 +76,7 @@ def config_from_flags(config_class, *, exclude=(), renames: dict | None = None,
       continue
     value = flag_values[names[f.name]].value
     if f.metadata["auto"]:
-      value = {"true": True, "false": False}.get(value) if value != "auto" else (
-          resolve_auto(value) if resolve_auto else False)
+      value = (resolve_auto or (lambda v: v == "true"))(value)
     values[f.name] = value
   return config_class(**values)
 
@@ -93,10 +88,6 @@ def config_from_args(config_class, args: list[str], **kwargs) -> Any:
   define_config_flags(config_class, flag_values=values)
   values(["config_from_args", *args], known_only=True)
   return config_from_flags(config_class, flag_values=values, **kwargs)
-
-
-class UsageError(Exception):
-  """Bad input from the user: reported as one sentence, exit status 2."""
 
 
 def define_distributed_flags() -> None:
@@ -136,7 +127,10 @@ def define_training_flags(config_class, *, unit: str, run_defaults: dict | None 
   define_config_flags(config_class, module=module, unit=unit)
   define_config_flags(RunOptions, defaults=run_defaults, exclude=run_exclude,
                       renames=run_renames, unit=unit, module=module)
-  define_summary_flag()
+  flags.DEFINE_bool("summary", True, "When training ends, play the agent against a random "
+                    "player (and the exact solver, for tic-tac-toe; greedy episodes for "
+                    "one-player games) and print what it achieved, with the next command "
+                    "to try.")
   define_distributed_flags()
 
 
@@ -146,16 +140,11 @@ def training_main(argv, config_class, algorithm: str, make_trainer: Callable, *,
   init, checkpoints, metrics, SIGTERM; ends with the summary. `algorithm`:
   the module with `validate(config, num_devices)`; `make_trainer(module,
   config)` builds the trainer. Bad input: one sentence, exit 2."""
-  require("workdir")
-  if len(argv) > 1:
-    die(f"unexpected arguments {argv[1:]}; flags are written --name=value")
-  quiet_logs()
+  start(argv, "workdir", log_level=logging.WARNING)
   module_name = _module_of_caller(1)
   import importlib
 
   import jax
-  from zerogo.checkpoint import CheckpointError
-  from zerogo.distributed import DistributedError
 
   def train():
     init_distributed()  # first: before anything touches a device (pgx's import does)
@@ -173,23 +162,18 @@ def training_main(argv, config_class, algorithm: str, make_trainer: Callable, *,
     elif jax.process_index() == 0:
       print(f"done: {flags.FLAGS.workdir} (metrics.jsonl, checkpoints/)")
 
-  run_guarded(train, (ValueError, CheckpointError, DistributedError), interrupted=RESUMES)
+  run_guarded(train, interrupted="interrupted; the run resumes from its last checkpoint "
+              "with the same --workdir")
 
 
-def tool_start(argv, *required: str) -> None:
-  """The start of every tool that reads checkpoints (evaluate, play, gtp,
-  tournament): required flags, no stray arguments, quiet logs."""
+def start(argv, *required: str, log_level: int = logging.ERROR) -> None:
+  """The start of every command but bench.py: required flags, no stray
+  arguments, quiet logs (ERROR for tools that only read checkpoints: orbax
+  warns on every read-only open)."""
   require(*required)
   if len(argv) > 1:
     die(f"unexpected arguments {argv[1:]}; flags are written --name=value")
-  quiet_logs(logging.ERROR)  # orbax warns on every read-only open
-
-
-def define_summary_flag() -> None:
-  flags.DEFINE_bool("summary", True, "When training ends, play the agent against a random "
-                    "player (and the exact solver, for tic-tac-toe; greedy episodes for "
-                    "one-player games) and print what it achieved, with the next command "
-                    "to try.")
+  quiet_logs(log_level)
 
 
 def print_summary(workdir: str) -> None:
@@ -229,28 +213,10 @@ def die(message: str, status: int = 2) -> None:
 
 def flags_text(module_name: str) -> str:
   """The resolved flags of launcher `module_name` (absl's name: a script's
-  path), one per line (what `zerogo.loop.run` writes to <workdir>/flags.txt)."""
-  text = flags.FLAGS.flags_into_string()
-  names = _program_flags(module_name)
-
-  def own_flag(line: str) -> bool:  # a false boolean is written "--noNAME"
-    name = line.split("=")[0].lstrip("-")
-    return name in names or (name.startswith("no") and name[2:] in names
-                             and isinstance(flags.FLAGS[name[2:]].value, bool))
-  return "\n".join(line for line in text.splitlines() if own_flag(line))
-
-
-def _program_flags(module_name: str) -> set[str]:
-  return {f.name for f in flags.FLAGS.get_flags_for_module(module_name)}
-
-
-def require_at_least(minimum: int, *names: str) -> None:
-  """Raises ValueError (one sentence) for the first flag below `minimum`
-  (flags left unset, None, are skipped)."""
-  for name in names:
-    value = getattr(flags.FLAGS, name)
-    if value is not None and value < minimum:
-      raise ValueError(f"--{name} must be at least {minimum}, got {value}")
+  path), one per line, as absl's flags_into_string writes them (what
+  `zerogo.loop.run` writes to <workdir>/flags.txt)."""
+  own = sorted(flags.FLAGS.get_flags_for_module(module_name), key=lambda f: f.name)
+  return "\n".join(f.serialize() for f in own if f.value is not None)
 
 
 def resolve_bf16(value: str) -> bool:
@@ -262,13 +228,8 @@ def resolve_bf16(value: str) -> bool:
 
 def quiet_logs(level: int = logging.WARNING) -> None:
   # Orbax and absl log every save at INFO; the progress bar says enough.
-  # Tools that only read checkpoints pass ERROR: orbax warns on every
-  # read-only open.
   logging.set_verbosity(level)
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-RESUMES = "interrupted; the run resumes from its last checkpoint with the same --workdir"
 
 
 def os_error_sentence(e: OSError) -> str:
@@ -285,18 +246,21 @@ def os_error_sentence(e: OSError) -> str:
   return f"{what}: {where}{hint}" if where else f"{what}{hint}"
 
 
-def run_guarded(main_fn, known_errors: tuple, *,
+def run_guarded(main_fn, more_errors: tuple = (), *,
                 interrupted: str = "interrupted") -> None:
-  """Runs main_fn; a known bad-input error or an OS failure (disk full,
+  """Runs main_fn; a bad-input error (ValueError, CheckpointError,
+  DistributedError or one of `more_errors`) or an OS failure (disk full,
   permissions, a file where a directory should be) becomes one line and
   exit 2, Ctrl-C the line `interrupted` and exit 130."""
+  from zerogo.checkpoint import CheckpointError
+  from zerogo.distributed import DistributedError
   from zerogo.preemption import Preempted
   try:
     main_fn()
   except Preempted as e:  # saved; the same command continues: not a failure
     print(str(e), file=sys.stderr)
     sys.exit(0)
-  except known_errors as e:
+  except (ValueError, CheckpointError, DistributedError, *more_errors) as e:
     die(str(e))
   except OSError as e:
     die(os_error_sentence(e))

@@ -35,7 +35,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags  # noqa: E402
 
+from launch import _ablation as ablation  # noqa: E402
 from launch import _common  # noqa: E402
+from zerogo import config as config_lib  # noqa: E402
 
 flags.DEFINE_multi_string("grid", [], "An axis of the grid: flag=value1,value2,... (repeat "
                           "the flag for more axes).")
@@ -46,18 +48,7 @@ flags.DEFINE_string("out", "results/ablations", "Where summaries go.")
 flags.DEFINE_string("workdir_root", "runs/ablations", "Where the runs' workdirs go.")
 flags.DEFINE_enum("launcher", "auto", ["auto", "selfplay", "ppo"],
                   "Training launcher (auto: ppo if the flagfile sets --total_steps).")
-flags.DEFINE_string("score_opponent", "uct:50", "Two-player games: the reference agent spec "
-                    "(random, uct:N, minimax, ckpt:PATH[@SIMS]).")
-flags.DEFINE_integer("score_games", 100, "Two-player games: games per final agent (even).")
-flags.DEFINE_integer("score_opening_moves", 2, "Two-player games: random opening moves, "
-                     "shared by the two colour-swapped games of a pair.")
-flags.DEFINE_integer("score_simulations", None, "Search budget of AlphaZero agents when "
-                     "scored (default: the budget each trained with; 0 = raw policy).")
-flags.DEFINE_integer("score_episodes", 64, "One-player games: greedy episodes per agent.")
-flags.DEFINE_string("curve_x", None, "metrics.jsonl key on the plot's x axis (default: "
-                    "env_steps for PPO, train_s for AlphaZero).")
-flags.DEFINE_string("curve_y", None, "metrics.jsonl key on the plot's y axis (default: "
-                    "episode_return for PPO, eval/uct_win_rate or loss for AlphaZero).")
+_common.define_config_flags(ablation.Protocol)  # --score_* and --curve_*
 flags.DEFINE_enum("backend", "local", ["local", "ray"], "local: one run after another here; "
                   "ray: runs as Ray tasks on the cluster at --ray_address.")
 flags.DEFINE_string("ray_address", None, "Ray cluster address (default: auto-detect).")
@@ -70,14 +61,14 @@ _BASE = []  # --flagfile and the flags passed through to every run
 
 
 def _split_argv(argv: list[str]) -> list[str]:
-  """absl parses this program's flags; --flagfile and every other --flag
-  are kept for the training runs."""
+  """absl parses this program's flags (and stray arguments, for `start` to
+  refuse); --flagfile and every other --flag are kept for the training runs."""
   own_names = _OWN | set(FLAGS) - {"flagfile"}
   own = [argv[0]]
   for arg in argv[1:]:
     name = arg.lstrip("-").split("=")[0]
     bare = name[2:] if name.startswith("no") and name[2:] in own_names else name
-    (own if arg.startswith("--") and bare in own_names else _BASE).append(arg)
+    (_BASE if arg.startswith("--") and bare not in own_names else own).append(arg)
   try:
     return FLAGS(own)
   except flags.Error as e:
@@ -85,27 +76,22 @@ def _split_argv(argv: list[str]) -> list[str]:
 
 
 def main(argv):
-  if len(argv) > 1:
-    _common.die(f"unexpected arguments {argv[1:]}; flags are written --name=value")
-  _common.quiet_logs(_common.logging.ERROR)  # it only reads the runs' checkpoints
-  from launch import _ablation as ablation
+  _common.start(argv)  # no stray arguments; quiet logs: it only reads checkpoints
 
   def sweep():
     flagfiles = [a.split("=", 1)[1] for a in _BASE if a.startswith("--flagfile=")]
-    loose = [a for a in _BASE if not a.startswith("--")]
-    if loose:
-      raise ValueError(f"unexpected arguments {loose}; flags are written --name=value")
     if len(flagfiles) != 1:
       raise ValueError("give exactly one base config: --flagfile=launch/configs/<game>.flags")
     if not os.path.isfile(flagfiles[0]):
       raise ValueError(f"--flagfile={flagfiles[0]} does not exist")
     if not FLAGS.name or not all(c.isalnum() or c in "_-." for c in FLAGS.name):
       raise ValueError("--name is required: letters, digits, '_', '-' and '.' only")
-    _common.require_at_least(1, "seeds")
-    _common.require_at_least(2, "score_games", "score_episodes")
-    _common.require_at_least(0, "score_opening_moves", "score_simulations")
-    if FLAGS.score_games % 2:
-      raise ValueError(f"--score_games must be even (colours alternate), got {FLAGS.score_games}")
+    if FLAGS.seeds < 1:
+      raise ValueError(f"--seeds must be at least 1, got {FLAGS.seeds}")
+    protocol = _common.config_from_flags(ablation.Protocol)
+    config_lib.check(protocol)
+    if protocol.games % 2:
+      raise ValueError(f"--score_games must be even (colours alternate), got {protocol.games}")
     axes = ablation.parse_grid(FLAGS.grid)
     launcher = (ablation.detect_launcher(flagfiles[0]) if FLAGS.launcher == "auto"
                 else FLAGS.launcher)
@@ -118,10 +104,6 @@ def main(argv):
     out_dir = os.path.join(FLAGS.out, FLAGS.name)
     units = ablation.plan(launcher, flagfiles[0], axes, FLAGS.seeds, FLAGS.base_seed, extra,
                           os.path.abspath(os.path.join(FLAGS.workdir_root, FLAGS.name)))
-    protocol = ablation.Protocol(
-        opponent=FLAGS.score_opponent, games=FLAGS.score_games,
-        opening_moves=FLAGS.score_opening_moves, num_simulations=FLAGS.score_simulations,
-        episodes=FLAGS.score_episodes, curve_x=FLAGS.curve_x, curve_y=FLAGS.curve_y)
     num_points = len(ablation.grid_points(axes))
     points = f"{num_points} grid point{'s' if num_points != 1 else ''}"
     how = (f"{points}; {FLAGS.seeds} seeds each, side by side in one program"
@@ -138,7 +120,7 @@ def main(argv):
                            launcher, protocol, "curves.png")
     print(f"done: {out_dir}/summary.md")
 
-  _common.run_guarded(sweep, (ValueError, RuntimeError),
+  _common.run_guarded(sweep, (RuntimeError,),
                       interrupted="interrupted; the same command resumes the sweep")
 
 

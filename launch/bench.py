@@ -99,29 +99,6 @@ flags.DEFINE_float("min_sample_s", 0.2, "A timed sample repeats a short call unt
 _common.define_distributed_flags()
 FLAGS = flags.FLAGS
 
-SUBCOMMANDS = ("envs", "selfplay", "learner", "ppo", "iteration")
-
-
-def _best_stepping(step, state, *, repeats: int) -> float:
-  """Best-of-`repeats` seconds of one `state, metrics = step(state)` call
-  (a training step that consumes its state), after a warm-up call."""
-  import jax
-  state, _ = step(state)  # compile + warm-up
-  jax.block_until_ready(state)
-  best = float("inf")
-  for _ in range(max(repeats, 1)):
-    start = time.perf_counter()
-    state, _ = step(state)
-    jax.block_until_ready(state)
-    best = min(best, time.perf_counter() - start)
-  return best
-
-
-def _best_time(fn, *args, repeats: int, min_sample_s: float) -> float:
-  """Best-of-`repeats` seconds of `fn(*args)` after a warm-up call (see
-  `_interleaved_samples`)."""
-  return _interleaved_best([fn], [args], repeats=repeats, min_sample_s=min_sample_s)[0]
-
 
 def machine() -> dict:
   import jax
@@ -137,7 +114,6 @@ def bench_selfplay() -> dict:
   from agents import search as search_lib
   from zerogo import networks
 
-  envs.check_env_name(FLAGS.env)
   env = envs.make(FLAGS.env)
   if not env.is_perfect_information_two_player:
     raise ValueError(f"selfplay needs a deterministic two-player game; {FLAGS.env!r} is not one")
@@ -163,10 +139,8 @@ def bench_selfplay() -> dict:
   states = jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(1), batch))
   # Measure from mid-game positions, not only the empty board.
   states, _ = play(params, states, jax.random.PRNGKey(2))
-  selfplay_s = _best_time(play, params, states, jax.random.PRNGKey(3), repeats=FLAGS.repeats,
-                          min_sample_s=FLAGS.min_sample_s)
-  eval_s = _best_time(evaluate, params, states, repeats=FLAGS.repeats,
-                      min_sample_s=FLAGS.min_sample_s)
+  selfplay_s, eval_s = _best((play, params, states, jax.random.PRNGKey(3)),
+                             (evaluate, params, states))
   positions_per_s = batch * FLAGS.moves / selfplay_s
   simulations_per_s = positions_per_s * FLAGS.num_simulations
   evaluations_per_s = batch / eval_s
@@ -176,8 +150,7 @@ def bench_selfplay() -> dict:
           "positions_per_s": round(positions_per_s, 1),
           "simulations_per_s": round(simulations_per_s, 1),
           "evaluations_per_s": round(evaluations_per_s, 1),
-          "network_limit_ratio": round(simulations_per_s / evaluations_per_s, 4),
-          **machine()}
+          "network_limit_ratio": round(simulations_per_s / evaluations_per_s, 4)}
 
 
 def bench_ppo() -> dict:
@@ -185,30 +158,26 @@ def bench_ppo() -> dict:
   import envs
   from agents import ppo
 
-  envs.check_env_name(FLAGS.env)
   config = ppo.PPOConfig(env_id=FLAGS.env, num_envs=FLAGS.num_envs, num_steps=FLAGS.num_steps,
                          num_epochs=FLAGS.num_epochs, num_minibatches=FLAGS.num_minibatches,
                          torso=FLAGS.torso, hidden=FLAGS.hidden,
                          total_steps=FLAGS.num_envs * FLAGS.num_steps * 1000)
   trainer = ppo.PPO(config, updates_per_step=FLAGS.updates)
-  best = _best_stepping(trainer.step, trainer.init(), repeats=FLAGS.repeats)
-  train_steps_per_s = FLAGS.updates * config.steps_per_update / best
-
   env, n = trainer.env, config.num_envs
   game = envs.AutoReset(env)
-
   raw = _random_steps(lambda s, a, k: jax.vmap(game.step)(s, a, k)[0],
                       lambda s: s.legal_action_mask, n, config.num_steps)
   states = jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(0), n))
-  raw_s = _best_time(raw, states, jax.random.PRNGKey(1), repeats=FLAGS.repeats,
-                     min_sample_s=FLAGS.min_sample_s)
+  train_s, raw_s = _best(_stepping(trainer.step, trainer.init()),
+                         (raw, states, jax.random.PRNGKey(1)))
+  train_steps_per_s = FLAGS.updates * config.steps_per_update / train_s
   raw_steps_per_s = n * config.num_steps / raw_s
   return {"bench": "ppo", "env": FLAGS.env, "num_envs": n, "num_steps": FLAGS.num_steps,
           "num_epochs": FLAGS.num_epochs, "num_minibatches": FLAGS.num_minibatches,
           "torso": trainer.network.torso, "hidden": FLAGS.hidden,
           "env_steps_per_s": round(train_steps_per_s, 1),
           "raw_env_steps_per_s": round(raw_steps_per_s, 1),
-          "env_limit_ratio": round(train_steps_per_s / raw_steps_per_s, 4), **machine()}
+          "env_limit_ratio": round(train_steps_per_s / raw_steps_per_s, 4)}
 
 
 def _random_steps(step, legal_mask, num_envs: int, num_steps: int):
@@ -229,42 +198,52 @@ def _random_steps(step, legal_mask, num_envs: int, num_steps: int):
   return run
 
 
-def _interleaved_samples(fns: list, args: list, *, repeats: int,
-                         min_sample_s: float) -> list[list[float]]:
-  """`repeats` timed samples (seconds per call) of each function, taken in
-  turns - each round starts at the next function, so no variant always runs
-  first - so that machine noise hits every variant alike. A sample times as
-  many back-to-back calls as fill `min_sample_s`, so that millisecond-long
-  calls are not measured at the mercy of one scheduler tick."""
+def _samples(calls, *, repeats: int, min_sample_s: float) -> list[list[float]]:
+  """`repeats` timed samples (seconds per call) of each `(fn, *args)` in
+  `calls`, after a warm-up call, taken in turns - each round starts at the
+  next call, so no variant always runs first - so that machine noise hits
+  every variant alike. A sample times as many back-to-back calls as fill
+  `min_sample_s`, so that millisecond-long calls are not measured at the
+  mercy of one scheduler tick."""
   import jax
 
-  def once(fn, a):
+  def once(fn, *args):
     start = time.perf_counter()
-    jax.block_until_ready(fn(*a))
+    jax.block_until_ready(fn(*args))
     return time.perf_counter() - start
 
-  for fn, a in zip(fns, args):
-    jax.block_until_ready(fn(*a))  # compile + warm-up
-  calls = [max(1, math.ceil(min_sample_s / max(once(fn, a), 1e-6)))
-           for fn, a in zip(fns, args)]
-  samples = [[] for _ in fns]
+  for fn, *args in calls:
+    jax.block_until_ready(fn(*args))  # compile + warm-up
+  counts = [max(1, math.ceil(min_sample_s / max(once(*c), 1e-6))) for c in calls]
+  samples = [[] for _ in calls]
   for r in range(max(repeats, 1)):
-    for j in range(len(fns)):
-      i = (r + j) % len(fns)
+    for j in range(len(calls)):
+      i = (r + j) % len(calls)
+      fn, *args = calls[i]
       start = time.perf_counter()
-      for _ in range(calls[i]):
+      for _ in range(counts[i]):
         # One call at a time: queued multi-device calls can deadlock XLA:CPU's
         # in-process collectives (seen: an all-reduce rendezvous timing out).
-        jax.block_until_ready(fns[i](*args[i]))
-      samples[i].append((time.perf_counter() - start) / calls[i])
+        jax.block_until_ready(fn(*args))
+      samples[i].append((time.perf_counter() - start) / counts[i])
   return samples
 
 
-def _interleaved_best(fns: list, args: list, *, repeats: int,
-                      min_sample_s: float) -> list[float]:
-  """Best of `_interleaved_samples` per function."""
-  return [min(s) for s in _interleaved_samples(fns, args, repeats=repeats,
-                                                min_sample_s=min_sample_s)]
+def _best(*calls) -> list[float]:
+  """Best of `_samples` per call, with --repeats and --min_sample_s."""
+  samples = _samples(calls, repeats=FLAGS.repeats, min_sample_s=FLAGS.min_sample_s)
+  return [min(s) for s in samples]
+
+
+def _stepping(step, state) -> tuple:
+  """A call for `_samples`: one `state, metrics = step(state)` (a training
+  step that consumes its state, which each call carries on)."""
+  carry = [state]
+
+  def call():
+    carry[0], _ = step(carry[0])
+    return carry[0]
+  return (call,)
 
 
 def _paired_ratio(samples: list[float], reference: list[float]) -> float:
@@ -297,10 +276,10 @@ def _reference(env, n: int):
   return "gymnax", step, lambda c: jnp.ones((n, env.num_actions), bool), (obs, state)
 
 
-def bench_envs() -> list[dict]:
-  """Per env: steps/s through zerogo's env layer (env + auto-reset: what the
-  agents step), the same plus episode statistics, and the library's own
-  batched step and auto-reset, timed in turns in the same run."""
+def bench_envs():
+  """Yields, per env: steps/s through zerogo's env layer (env + auto-reset:
+  what the agents step), the same plus episode statistics, and the
+  library's own batched step and auto-reset, timed in turns in the same run."""
   import jax
   import envs
 
@@ -309,32 +288,27 @@ def bench_envs() -> list[dict]:
     envs.check_env_name(name)
   n, t = FLAGS.num_envs, FLAGS.num_steps
   keys = jax.random.split(jax.random.PRNGKey(0), n)
-  rows = []
   for name in names:
     env = envs.make(name)
     game = envs.AutoReset(env)
     stats = envs.RecordEpisodeStatistics(game)
-    game_run = _random_steps(lambda c, a, k: jax.vmap(lambda *x: game.step(*x)[0])(c, a, k),
+    game_run = _random_steps(lambda c, a, k: jax.vmap(game.step)(c, a, k)[0],
                              lambda c: c.legal_action_mask, n, t)
-    stats_run = _random_steps(lambda c, a, k: jax.vmap(lambda *x: stats.step(*x)[0])(c, a, k),
+    stats_run = _random_steps(lambda c, a, k: jax.vmap(stats.step)(c, a, k)[0],
                               lambda c: c[0].legal_action_mask, n, t)
     lib, raw_step, raw_mask, raw_carry = _reference(env, n)
     raw_run = _random_steps(raw_step, raw_mask, n, t)
     key = jax.random.PRNGKey(1)
-    game_t, stats_t, raw_t = _interleaved_samples(
-        [game_run, stats_run, raw_run],
-        [(jax.vmap(game.init)(keys), key), (jax.vmap(stats.init)(keys), key), (raw_carry, key)],
-        repeats=FLAGS.repeats, min_sample_s=FLAGS.min_sample_s)
-    rows.append({"bench": "envs", "env": name, "reference": lib, "num_envs": n,
+    game_t, stats_t, raw_t = _samples(
+        [(game_run, jax.vmap(game.init)(keys), key), (stats_run, jax.vmap(stats.init)(keys), key),
+         (raw_run, raw_carry, key)], repeats=FLAGS.repeats, min_sample_s=FLAGS.min_sample_s)
+    yield {"bench": "envs", "env": name, "reference": lib, "num_envs": n,
                  "num_steps": t, "repeats": len(raw_t),
                  "steps_per_s": round(n * t / min(game_t), 1),
                  "with_stats_steps_per_s": round(n * t / min(stats_t), 1),
                  "raw_steps_per_s": round(n * t / min(raw_t), 1),
                  "wrapper_overhead": round(_paired_ratio(game_t, raw_t) - 1, 4),
-                 "with_stats_overhead": round(_paired_ratio(stats_t, raw_t) - 1, 4),
-                 **machine()})
-    print(json.dumps(rows[-1]), flush=True)
-  return rows
+                 "with_stats_overhead": round(_paired_ratio(stats_t, raw_t) - 1, 4)}
 
 
 def bench_learner() -> dict:
@@ -346,7 +320,7 @@ def bench_learner() -> dict:
   from agents import alphazero
   from zerogo import learner, networks, replay, sharding
 
-  envs.check_env_name(FLAGS.env)
+  env = envs.make(FLAGS.env)
   bf16 = _common.resolve_bf16(FLAGS.bf16)
   mesh = sharding.make_mesh()
   batch_size = FLAGS.train_batch_size
@@ -354,7 +328,6 @@ def bench_learner() -> dict:
   config = alphazero.AlphaZeroConfig(env_id=FLAGS.env, num_channels=FLAGS.num_channels,
                                      num_blocks=FLAGS.num_blocks, bf16=bf16,
                                      train_batch_size=batch_size)
-  env = envs.make(FLAGS.env)
   network = alphazero.make_network(config, env)
   optimizer = alphazero.make_optimizer(config)
   loss_fn = alphazero.make_loss_fn(config, network)
@@ -377,9 +350,7 @@ def bench_learner() -> dict:
   R, S = sharding.REPLICATED, sharding.SHARDED
   sgd = jax.jit(sharding.data_parallel(steps, mesh, in_specs=(R, S), out_specs=R))
   forward = jax.jit(lambda p, x: network.apply(p, x))
-  sgd_s, forward_s = _interleaved_best([sgd, forward],
-                                       [(train, batch), (params, batch.observation)],
-                                       repeats=FLAGS.repeats, min_sample_s=FLAGS.min_sample_s)
+  sgd_s, forward_s = _best((sgd, train, batch), (forward, params, batch.observation))
   sgd_steps_per_s = FLAGS.sgd_steps / sgd_s
   return {"bench": "learner", "env": FLAGS.env, "train_batch_size": batch_size,
           "num_channels": FLAGS.num_channels, "num_blocks": FLAGS.num_blocks, "bf16": bf16,
@@ -387,8 +358,7 @@ def bench_learner() -> dict:
           "samples_per_s": round(sgd_steps_per_s * batch_size, 1),
           "forward_samples_per_s": round(batch_size / forward_s, 1),
           # samples trained per second / samples evaluated per second
-          "train_to_forward_ratio": round(sgd_steps_per_s * forward_s, 4),
-          **machine()}
+          "train_to_forward_ratio": round(sgd_steps_per_s * forward_s, 4)}
 
 
 def bench_iteration() -> dict:
@@ -404,36 +374,32 @@ def bench_iteration() -> dict:
       bf16=_common.resolve_bf16(FLAGS.bf16), train_batch_size=FLAGS.train_batch_size,
       sgd_steps_per_iteration=FLAGS.sgd_steps, replay_rows=max(FLAGS.moves, 8))
   az = alphazero.AlphaZero(config)
-  best = _best_stepping(az.step, az.init(), repeats=FLAGS.repeats)
+  best, = _best(_stepping(az.step, az.init()))
   return {"bench": "iteration", "env": FLAGS.env, "selfplay_batch_size": config.selfplay_batch_size,
           "unroll_length": config.unroll_length, "num_simulations": config.num_simulations,
           "num_channels": config.num_channels, "num_blocks": config.num_blocks,
           "train_batch_size": config.train_batch_size,
           "sgd_steps_per_iteration": config.sgd_steps_per_iteration, "bf16": config.bf16,
           "iterations_per_s": round(1 / best, 3),
-          "positions_per_s": round(config.selfplay_batch_size * config.unroll_length / best, 1),
-          **machine()}
+          "positions_per_s": round(config.selfplay_batch_size * config.unroll_length / best, 1)}
 
 
 def main(argv):
-  if len(argv) != 2 or argv[1] not in SUBCOMMANDS:
-    _common.die(f"usage: bench.py {{{','.join(SUBCOMMANDS)}}} [--flags]; got {argv[1:]}")
+  benches = {"envs": bench_envs, "selfplay": bench_selfplay, "learner": bench_learner,
+             "ppo": bench_ppo, "iteration": bench_iteration}
+  if len(argv) != 2 or argv[1] not in benches:
+    _common.die(f"usage: bench.py {{{','.join(benches)}}} [--flags]; got {argv[1:]}")
   _common.quiet_logs()
-  from zerogo.distributed import DistributedError
 
   def run():
     _common.init_distributed()  # before anything touches a device
-    if argv[1] == "envs":
-      bench_envs()  # one line per env, printed as measured
-      return
-    bench = {"selfplay": bench_selfplay, "learner": bench_learner, "ppo": bench_ppo,
-             "iteration": bench_iteration}[argv[1]]
-    row = bench()
     import jax
-    if jax.process_index() == 0:
-      print(json.dumps(row), flush=True)
+    rows = benches[argv[1]]()
+    for row in rows if argv[1] == "envs" else [rows]:  # envs: one line per env, as measured
+      if jax.process_index() == 0:
+        print(json.dumps({**row, **machine()}), flush=True)
 
-  _common.run_guarded(run, (ValueError, DistributedError))
+  _common.run_guarded(run)
 
 
 if __name__ == "__main__":

@@ -39,10 +39,9 @@ def make_opponent(text: str, env):
 
 
 def main(argv):
-  _common.tool_start(argv, "checkpoint")
+  _common.start(argv, "checkpoint")
   import jax
   import agents
-  import zerogo
   from agents import report
   from zerogo import arena
 
@@ -54,28 +53,25 @@ def main(argv):
       raise ValueError(f"evaluate.py plays two-player games; {agent.env_id} is a one-player "
                        "game (its greedy return is printed when training ends)")
     opponent = make_opponent(FLAGS.opponent, agent.env)
-    totals = {"wins": 0, "draws": 0, "losses": 0, "first_wins": 0, "second_wins": 0}
-    played = 0
-    while played < FLAGS.games:
-      n = min(FLAGS.batch, FLAGS.games - played)
+    totals = dict.fromkeys(("wins", "draws", "losses", "first_wins", "second_wins"), 0)
+    games = FLAGS.games
+    for played in range(0, games, FLAGS.batch):
       key = jax.random.fold_in(jax.random.PRNGKey(FLAGS.seed), played)
-      result = arena.play_match(agent, opponent, key, n)
-      summary = result.summary()
-      for k in ("wins", "draws", "losses"):
-        totals[k] += summary[k]
-      wins, first = (jax.device_get(result.score) == 1), jax.device_get(result.a_first)
-      totals["first_wins"] += int((wins & first).sum())
-      totals["second_wins"] += int((wins & ~first).sum())
-      played += n
+      n = min(FLAGS.batch, games - played)
+      result = jax.device_get(arena.play_match(agent, opponent, key, n))
+      wins, first = result.score == 1, result.a_first
+      counts = dict(result.summary(), first_wins=(wins & first).sum(),
+                    second_wins=(wins & ~first).sum())
+      totals = {k: v + int(counts[k]) for k, v in totals.items()}
     print(json.dumps({"agent": agent.name, "env": agent.env_id,
                       "num_simulations": agent.num_simulations,
-                      "opponent": FLAGS.opponent, "games": played, **totals,
-                      "score": (totals["wins"] + 0.5 * totals["draws"]) / played,
+                      "opponent": FLAGS.opponent, "games": games, **totals,
+                      "score": (totals["wins"] + 0.5 * totals["draws"]) / games,
                       "score_95ci": list(report.score_interval(
-                          totals["wins"], totals["draws"], played)),
-                      "win_rate": totals["wins"] / played}))
+                          totals["wins"], totals["draws"], games)),
+                      "win_rate": totals["wins"] / games}))
 
-  _common.run_guarded(run, (ValueError, zerogo.CheckpointError))
+  _common.run_guarded(run)
 
 
 if __name__ == "__main__":

@@ -43,9 +43,8 @@ def _quiet_closed_stdout() -> None:
 
 
 def main(argv):
-  _common.tool_start(argv, "checkpoint")
+  _common.start(argv, "checkpoint")
   import agents
-  import zerogo
   from zerogo import gtp
 
   def serve():
@@ -62,7 +61,7 @@ def main(argv):
     engine.serve(sys.stdin.buffer, sys.stdout.buffer)
     _quiet_closed_stdout()
 
-  _common.run_guarded(serve, (ValueError, zerogo.CheckpointError))
+  _common.run_guarded(serve)
 
 
 if __name__ == "__main__":

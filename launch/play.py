@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import app, flags  # noqa: E402
 
 from launch import _common  # noqa: E402
+from zerogo import arena  # noqa: E402
 
 flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir of the agent; "
                     "or an agent spec such as uct:200 or minimax (then --env is needed).")
@@ -29,25 +30,15 @@ flags.DEFINE_integer("seed", 0, "Seed of the agent's search.")
 FLAGS = flags.FLAGS
 
 
-class HumanPlayer:
+class HumanPlayer(arena.Player):
   """Reads moves from a text stream until one is legal."""
   name = "you"
 
   def __init__(self, env_id, stdin=sys.stdin, stdout=sys.stdout):
     self.env_id, self.stdin, self.stdout = env_id, stdin, stdout
 
-  def new_game(self, env, first):
-    pass
-
-  def observe(self, action):
-    pass
-
-  def close(self):
-    pass
-
   def genmove(self, state, key):
     from envs import notation
-    from zerogo import arena
     while True:
       self.stdout.write("your move> ")
       self.stdout.flush()
@@ -70,7 +61,6 @@ def play(agent, human_first: bool, seed: int, stdin=sys.stdin, stdout=sys.stdout
   """One game, human against agent; returns the arena GameRecord."""
   import jax
   from envs import notation
-  from zerogo import arena
   env = agent.env
   human = HumanPlayer(env.id, stdin, stdout)
   bot = arena.AgentPlayer(agent)
@@ -93,18 +83,16 @@ def play(agent, human_first: bool, seed: int, stdin=sys.stdin, stdout=sys.stdout
 
 
 def main(argv):
-  _common.tool_start(argv, "checkpoint")
+  _common.start(argv, "checkpoint")
   import envs
   import agents
-  import zerogo
   from agents import specs
 
   def run():
     if FLAGS.env is not None:
       envs.check_env_name(FLAGS.env)
     text = FLAGS.checkpoint
-    is_spec = text.split(":")[0] in ("random", "uct", "minimax")
-    if is_spec:
+    if text.split(":")[0] in ("random", "uct", "minimax"):  # a baseline, not a checkpoint
       if FLAGS.env is None:
         raise ValueError(f"--checkpoint={text} is a baseline; say which game with --env")
       agent = specs.make_agent(specs.parse(text), envs.make(FLAGS.env))
@@ -120,12 +108,11 @@ def main(argv):
     print(f"You play {'first' if human_first else 'second'} ({colour}) against "
           f"{agent.name} ({agent.env_id}). Type `moves` for legal moves, `quit` to resign.")
     try:
-      play(agent, FLAGS.first == "human", FLAGS.seed)
+      play(agent, human_first, FLAGS.seed)
     except EOFError:
       print("\ninput closed; game abandoned")
 
-  _common.run_guarded(run, (ValueError, zerogo.CheckpointError, envs.UnknownEnvError),
-                      interrupted="interrupted; game abandoned")
+  _common.run_guarded(run, interrupted="interrupted; game abandoned")
 
 
 if __name__ == "__main__":

@@ -74,32 +74,17 @@ def _validate():
 
 
 class Tournament:
-  """Plays the schedule; `log.rows` holds one dict per game. `batch`: games
-  played at once between two JAX agents; `opening_moves`: as in
-  `arena.play_match`."""
+  """Plays the schedule; `log.rows` holds one dict per game. `players`: name
+  -> `arena.Player`, filled by the caller (JAX agents: `arena.AgentPlayer`s);
+  `batch`: games played at once between two JAX agents; `opening_moves`: as
+  in `arena.play_match`."""
 
-  def __init__(self, env, names, parsed, out_dir, *, batch, opening_moves):
+  def __init__(self, env, out_dir, *, batch, opening_moves):
     from envs import go
     from zerogo import records
-    self.env, self.names, self.parsed = env, names, parsed
+    self.env, self.players = env, {}
     self.batch, self.opening_moves = batch, opening_moves
-    self.agents, self.players = {}, {}
     self.log = records.GameLog(out_dir, env.id, env.komi if go.is_go(env.id) else None)
-
-  def agent(self, name):
-    from agents import specs
-    if name not in self.agents:
-      self.agents[name] = specs.make_agent(self.parsed[name], self.env)
-    return self.agents[name]
-
-  def player(self, name):
-    from agents import specs
-    from zerogo import arena
-    if name not in self.players:
-      spec = self.parsed[name]
-      self.players[name] = (specs.make_player(spec, self.env) if spec.kind == "gtp"
-                            else arena.AgentPlayer(self.agent(name)))
-    return self.players[name]
 
   def close(self):
     self.log.close()
@@ -118,7 +103,7 @@ class Tournament:
     import jax
     import numpy as np
     from zerogo import arena
-    agent_a, agent_b = self.agent(a), self.agent(b)
+    agent_a, agent_b = self.players[a].agent, self.players[b].agent
     played = 0
     while played < n:
       size = min(self.batch, n - played + (n - played) % 2)
@@ -142,13 +127,13 @@ class Tournament:
     from zerogo import arena
     for g in range(n):
       first, second = (a, b) if g % 2 == 0 else (b, a)
-      record = arena.play_game(self.env, self.player(first), self.player(second),
+      record = arena.play_game(self.env, self.players[first], self.players[second],
                                jax.random.fold_in(key, g), opening_moves=self.opening_moves,
                                opening_key=jax.random.split(key)[0], pair=g // 2)
       engine_scores = None
       if self.env.id.startswith("go_"):
-        engine_scores = {name: self.player(name).final_score() for name in (first, second)
-                         if hasattr(self.player(name), "final_score")}
+        engine_scores = {name: self.players[name].final_score() for name in (first, second)
+                         if hasattr(self.players[name], "final_score")}
       self._record(first, second, record.actions, record.score, record.reason,
                    record.extra.get("final_state"), engine_scores)
       bar.update(1)
@@ -174,13 +159,12 @@ def _standings(names, games, anchor, command) -> str:
 
 
 def main(argv):
-  _common.tool_start(argv, "env", "agents", "out")
+  _common.start(argv, "env", "agents", "out")
   import jax
   import envs
-  import zerogo
   from envs import go
   from zerogo import arena, metrics
-  from agents import external
+  from agents import external, specs
 
   def run():
     names, parsed, anchor = _validate()
@@ -191,12 +175,12 @@ def main(argv):
                        "(one-player agents are scored by their greedy return)")
     os.makedirs(FLAGS.out, exist_ok=True)
     pairs = (arena.round_robin if FLAGS.schedule == "round_robin" else arena.gauntlet)(names)
-    tour = Tournament(env, names, parsed, FLAGS.out, batch=FLAGS.batch,
-                      opening_moves=FLAGS.opening_moves)
-    from agents import specs
+    tour = Tournament(env, FLAGS.out, batch=FLAGS.batch, opening_moves=FLAGS.opening_moves)
     bar = metrics.progress_bar(len(pairs) * FLAGS.games_per_pair, desc="games",
                                enabled=FLAGS.progress, unit="game")
     try:
+      for name in names:  # every agent loads (every engine starts) before the first game
+        tour.players[name] = specs.make_player(parsed[name], env)
       for index, (a, b) in enumerate(pairs):
         key = jax.random.fold_in(jax.random.PRNGKey(FLAGS.seed), index)
         bar.set_description(f"{a} vs {b}"[:60])
@@ -214,8 +198,7 @@ def main(argv):
       f.write(text)
     print(text)
 
-  _common.run_guarded(run, (ValueError, zerogo.CheckpointError, envs.UnknownEnvError,
-                            external.GtpError))
+  _common.run_guarded(run, (external.GtpError,))
 
 
 if __name__ == "__main__":
