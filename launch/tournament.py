@@ -36,7 +36,8 @@ flags.DEFINE_string("out", None, "Output directory.")
 flags.DEFINE_string("anchor", None, "Player whose Elo is fixed (default: random if "
                     "playing, else the first agent).")
 flags.DEFINE_float("anchor_elo", 0.0, "Elo of the anchor.")
-flags.DEFINE_float("komi", None, "Go only: komi for scoring and engines (default: the env's, 9 on 7x7, 7.5 on 9x9).")
+flags.DEFINE_float("komi", None, "Go only: komi for scoring and engines (default: the "
+                   "env's, 9 on 7x7, 7.5 on 9x9).")
 flags.DEFINE_integer("opening_moves", 0, "Random moves that open every game, the same in "
                      "both games of a colour-swapped pair: two deterministic agents "
                      "otherwise play the same two games over and over.")

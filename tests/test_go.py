@@ -171,16 +171,23 @@ def test_gtp_engine_survives_garbage(go_engine):
   assert out.getvalue() == "= zerogo\n\n=\n\n"  # stops reading after quit
 
 
-def test_full_game_against_gnugo_through_the_tournament_tool(go_engine, tmp_path):
+def _two_games_against_gnugo(env_id, workdir, gnugo_args, out):
+  """Our GTP engine (2 simulations) against GNU Go, colours swapped, through
+  the tournament tool: (our spec, GNU Go's spec, the two games' rows)."""
   assert os.path.exists(GNUGO), "GNU Go is required (.ci/run installs the gnugo package)"
-  workdir, _ = go_engine
   ours = f"gtp:python launch/gtp.py --checkpoint={workdir} --num_simulations=2"
-  gnugo = f"gtp:{GNUGO} --mode gtp --level 1"
-  out = tmp_path / "tour"
-  run_launcher("tournament.py", "--env=go_9x9", f"--agents={ours},{gnugo}",
+  gnugo = f"gtp:{GNUGO} --mode gtp {gnugo_args}"
+  run_launcher("tournament.py", f"--env={env_id}", f"--agents={ours},{gnugo}",
                "--games_per_pair=2", f"--out={out}", "--progress=false", timeout=600)
   games = [json.loads(line) for line in open(out / "games.jsonl")]
   assert len(games) == 2
+  return ours, gnugo, games
+
+
+def test_full_game_against_gnugo_through_the_tournament_tool(go_engine, tmp_path):
+  workdir, _ = go_engine
+  out = tmp_path / "tour"
+  ours, gnugo, games = _two_games_against_gnugo("go_9x9", workdir, "--level 1", out)
   assert {games[0]["black"], games[1]["black"]} == {ours, gnugo}  # colours alternate
   env = envs.make("go_9x9")
   for game in games:
@@ -250,7 +257,6 @@ def test_area_score_agrees_with_pgx_at_7x7_with_komi_9():
 
 
 def test_gtp_engine_and_gnugo_play_7x7(tmp_path):
-  assert os.path.exists(GNUGO), "GNU Go is required (.ci/run installs the gnugo package)"
   from agents import load_agent
   from conftest import untrained_checkpoint
   workdir = untrained_checkpoint(str(tmp_path / "ckpt"), "go_7x7")
@@ -259,13 +265,9 @@ def test_gtp_engine_and_gnugo_play_7x7(tmp_path):
   assert engine.handle("boardsize 7") == "=\n\n"
   assert engine.handle("final_score") == "= W+9\n\n"  # the env's komi
   assert engine.handle("genmove b").startswith("= ")
-  ours = f"gtp:python launch/gtp.py --checkpoint={workdir} --num_simulations=2"
-  gnugo = f"gtp:{GNUGO} --mode gtp --level 0 --chinese-rules"
   out = tmp_path / "tour"
-  run_launcher("tournament.py", "--env=go_7x7", f"--agents={ours},{gnugo}",
-               "--games_per_pair=2", f"--out={out}", "--progress=false", timeout=600)
-  games = [json.loads(line) for line in open(out / "games.jsonl")]
-  assert len(games) == 2 and all(g["komi"] == 9.0 for g in games)
+  _, _, games = _two_games_against_gnugo("go_7x7", workdir, "--level 0 --chinese-rules", out)
+  assert all(g["komi"] == 9.0 for g in games)
   for game in games:
     parsed = sgfmill.sgf.Sgf_game.from_bytes(open(out / game["sgf"]).read().encode())
     assert parsed.get_size() == 7 and parsed.get_komi() == 9.0
