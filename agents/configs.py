@@ -28,7 +28,7 @@ MAX_SEED = 2**31 - 1  # keeps every seed (and the seeds derived from it) a valid
 class AlphaZeroConfig:
   """Everything that defines an AlphaZero run. Batch sizes are global."""
   env_id: str = field("tic_tac_toe", "Game to learn: a pgx board game id such as "
-                      "tic_tac_toe, connect_four, othello, go_9x9, go_19x19.",
+                      "tic_tac_toe, connect_four, othello, go_7x7, go_9x9 (go_NxN: N 2..19).",
                       flag="env", shape=True)
   seed: int = field(0, "Seed for parameters, self-play and sampling.", minimum=0,
                     maximum=MAX_SEED)
