@@ -11,7 +11,7 @@ import jax
 import pgx
 import pgx.go
 
-from envs import core
+from envs import core, go
 
 # Deterministic, perfect-information, two-player zero-sum games: search may
 # use the env itself as its model, which is what AlphaZero does here.
@@ -36,7 +36,7 @@ GO_MIN_SIZE, GO_MAX_SIZE = 2, 19
 # on 7x7, so those komis make the games balanced; 7x7 uses 9 (as the
 # literature on 7x7 does). pgx counts an exact tie (possible with an integer
 # komi) as a win for White. Other sizes keep pgx's 7.5. Override with
-# `envs.go.make(env_id, komi)` (`--komi` of the tournament and the trainers).
+# `envs.go.make(env_id, komi)` (the tournament's `--komi`).
 GO_KOMI = {5: 24.5, 7: 9.0}
 
 
@@ -82,11 +82,9 @@ class BoardEnv:
 
 
 def make_go(env_id: str, komi: float | None = None) -> BoardEnv:
-  """`go_NxN` with the size's default komi (GO_KOMI) unless `komi` is given."""
-  size = int(env_id[len("go_"):].split("x")[0])
-  if not GO_MIN_SIZE <= size <= GO_MAX_SIZE:
-    raise core.UnknownEnvError(
-        f"{env_id}: Go boards from {GO_MIN_SIZE}x{GO_MIN_SIZE} to {GO_MAX_SIZE}x{GO_MAX_SIZE}")
+  """`go_NxN` with the size's default komi (GO_KOMI) unless `komi` is given;
+  the registry's pattern admits only sizes GO_MIN_SIZE..GO_MAX_SIZE."""
+  size = go.board_size(env_id)
   komi = GO_KOMI.get(size, 7.5) if komi is None else float(komi)
   return BoardEnv(env_id, pgx_env=pgx.go.Go(size=size, komi=komi))
 
@@ -96,5 +94,6 @@ for _name in BOARD_GAMES:
 for _size in GO_SIZES_LISTED:
   core.register(f"go_{_size}x{_size}", lambda n=f"go_{_size}x{_size}": make_go(n),
                 family="board")
-core.register_pattern(r"go_([2-9]|1[0-9])x\1", make_go,
+_GO_SIZES = "|".join(str(n) for n in range(GO_MIN_SIZE, GO_MAX_SIZE + 1))
+core.register_pattern(rf"go_({_GO_SIZES})x\1", make_go,
                       shown=f"go_NxN (N {GO_MIN_SIZE}..{GO_MAX_SIZE})")
