@@ -44,6 +44,11 @@ def validate(config: AlphaZeroConfig, num_devices: int) -> None:
         f"--train_batch_size={config.train_batch_size} must be a multiple of "
         f"--selfplay_batch_size={config.selfplay_batch_size} (each game slot "
         f"contributes the same number of positions to a batch)")
+  if config.fast_search_fraction > 0 and config.fast_simulations >= config.num_simulations:
+    raise ValueError(
+        f"--fast_simulations={config.fast_simulations} must be less than "
+        f"--num_simulations={config.num_simulations} (it is the cheap search of "
+        f"playout cap randomization)")
 
 
 @chex.dataclass(frozen=True)
@@ -71,7 +76,8 @@ class RunState:
 def make_network(config: AlphaZeroConfig, env) -> networks.AlphaZeroNet:
   return networks.make_network(env.num_actions, num_channels=config.num_channels,
                                num_blocks=config.num_blocks, torso=config.torso,
-                               bf16=config.bf16)
+                               bf16=config.bf16, global_pool=config.global_pool,
+                               reply_head=config.reply_head)
 
 
 def make_optimizer(config: AlphaZeroConfig) -> optax.GradientTransformation:
@@ -104,14 +110,23 @@ def run_state_specs() -> RunState:
 
 
 def make_loss_fn(config: AlphaZeroConfig, network) -> Any:
+  """Per-position losses. An all-zero policy target (a fast-search move of
+  playout cap randomization; a missing reply) contributes no policy loss,
+  so `policy_loss` averages over every sampled row, those counting 0."""
   def loss_fn(params, batch: replay.Batch):
-    logits, value = network.apply(params, batch.observation)
+    (logits, value), sown = network.apply(params, batch.observation,
+                                          mutable="intermediates")
     policy_loss = optax.softmax_cross_entropy(logits, batch.policy)
     mix = config.search_value_weight
     target = (1.0 - mix) * batch.value + mix * batch.search_value
     value_loss = jnp.square(value - target)
-    return (policy_loss + config.value_loss_weight * value_loss,
-            {"policy_loss": policy_loss, "value_loss": value_loss})
+    loss = policy_loss + config.value_loss_weight * value_loss
+    metrics = {"policy_loss": policy_loss, "value_loss": value_loss}
+    if config.reply_head:
+      reply_logits = sown["intermediates"]["reply"][0]
+      metrics["reply_loss"] = optax.softmax_cross_entropy(reply_logits, batch.reply_policy)
+      loss = loss + config.reply_loss_weight * metrics["reply_loss"]
+    return loss, metrics
   return loss_fn
 
 
@@ -124,17 +139,43 @@ def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
       gumbel_scale=config.gumbel_scale,
       dirichlet_fraction=config.dirichlet_fraction,
       dirichlet_alpha=config.dirichlet_alpha)
+  fast_search = search_lib.make_search(
+      env, network, search=config.search, num_simulations=config.fast_simulations,
+      max_num_considered_actions=config.max_num_considered_actions, greedy=True)
   loss_fn = make_loss_fn(config, network)
 
-  def play_move(params, actor: ActorState, key):
+  def play_move(params, actor: ActorState, key, opening_key):
     states = actor.env_state
     num_local = actor.episode.shape[0]
     keys = jax.vmap(jax.random.split)(sharding.global_keys(key, num_local))
     explore = (actor.moves < config.sample_moves) | (config.sample_moves == 0)
-    out = search(params, keys[:, 0], states, explore)
+    if config.fast_search_fraction > 0:
+      # Playout cap randomization: one draw per move from the replicated
+      # key, so every game on every device makes the same choice and a
+      # cond (not both searches) runs.
+      fast = jax.random.uniform(jax.random.fold_in(key, 2**31 - 1)) < config.fast_search_fraction
+      out = jax.lax.cond(fast, lambda: fast_search(params, keys[:, 0], states),
+                         lambda: search(params, keys[:, 0], states, explore))
+      out = out.replace(policy=jnp.where(fast, 0.0, out.policy))
+    else:
+      out = search(params, keys[:, 0], states, explore)
+    action, episode = out.action, actor.episode
+    if config.random_opening_moves:
+      # The opening's length is drawn per game from (global slot, episode);
+      # its rows go in under episode -1, which no game ends, so they never
+      # get a target and are never sampled.
+      opening = jax.vmap(lambda k, e: jax.random.randint(
+          jax.random.fold_in(k, e), (), 0, config.random_opening_moves + 1))(
+              sharding.global_keys(opening_key, num_local), actor.episode)
+      random_move = jax.vmap(lambda k, legal: jax.random.categorical(
+          jax.random.fold_in(k, 1), jnp.where(legal, 0.0, -jnp.inf)))(
+              keys[:, 0], states.legal_action_mask)
+      in_opening = actor.moves < opening
+      action = jnp.where(in_opening, random_move, action).astype(jnp.int32)
+      episode = jnp.where(in_opening, -1, episode)
     buffer = replay.add(actor.replay, jax.vmap(env.observe)(states), out.policy,
-                        states.current_player, actor.episode, out.search_value)
-    states, info = jax.vmap(game.step)(states, out.action, keys[:, 1])
+                        states.current_player, episode, out.search_value)
+    states, info = jax.vmap(game.step)(states, action, keys[:, 1])
     buffer = replay.backfill(buffer, info.done, info.rewards, actor.episode)
     moves = actor.moves + 1
     stats = {"games_finished": info.done.sum(),
@@ -148,10 +189,11 @@ def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
   def iteration(state: RunState):
     key = jax.random.fold_in(jax.random.wrap_key_data(state.key), state.iteration)
     play_key, sgd_key = jax.random.split(key)
+    opening_key = jax.random.fold_in(jax.random.wrap_key_data(state.key), 2**31 - 2)
     params = state.train.params
 
     def move(actor, t):
-      return play_move(params, actor, jax.random.fold_in(play_key, t))
+      return play_move(params, actor, jax.random.fold_in(play_key, t), opening_key)
 
     actor, move_stats = jax.lax.scan(move, state.actor,
                                      jnp.arange(config.unroll_length))
@@ -164,9 +206,11 @@ def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
         per_slot = config.samples_per_slot
         example_keys = jax.vmap(lambda k: jax.random.split(
             jax.random.fold_in(k, 1), per_slot))(slot_keys).reshape(-1)
-        observation, policy = symmetry.augment(
-            config.env_id, example_keys, batch.observation, batch.policy)
-        batch = batch.replace(observation=observation, policy=policy)
+        observation, policies = symmetry.augment(
+            config.env_id, example_keys, batch.observation,
+            jnp.stack([batch.policy, batch.reply_policy], axis=-1))
+        batch = batch.replace(observation=observation, policy=policies[..., 0],
+                              reply_policy=policies[..., 1])
       return learner.sgd_step(train, batch, loss_fn=loss_fn, optimizer=optimizer)
 
     # A Python loop, not lax.scan: XLA:CPU runs convolution gradients inside a
@@ -250,9 +294,11 @@ class AlphaZero(trainer_lib.ShardedTrainer):
 def search_player(config: AlphaZeroConfig, env, network, params, *,
                   num_simulations: int | None = None, name: str = "alphazero") -> Agent:
   """The greedy search player over `params` (None: set them later), with
-  the config's search and budget unless `num_simulations` overrides it."""
-  sims = config.num_simulations if num_simulations is None else num_simulations
-  return players.search_agent(env, network, params, num_simulations=sims,
+  the config's search and play budget unless `num_simulations` overrides it."""
+  if num_simulations is None:
+    num_simulations = (config.num_simulations if config.play_simulations is None
+                       else config.play_simulations)
+  return players.search_agent(env, network, params, num_simulations=num_simulations,
                               search=config.search,
                               max_num_considered_actions=config.max_num_considered_actions,
                               name=name)

@@ -40,7 +40,18 @@ class AlphaZeroConfig:
       minimum=1, shape=True)
   unroll_length: int = field(16, "Moves played in every game slot per iteration; games "
                              "carry over.", minimum=1)
-  num_simulations: int = field(32, "MCTS simulations per move.", minimum=1)
+  num_simulations: int = field(32, "MCTS simulations per self-play move.", minimum=1)
+  play_simulations: int | None = field(
+      None, "Simulations per move of the trained agent when it plays (evaluation, "
+      "tournaments, GTP, play.py): its default search budget, which load_agent's "
+      "num_simulations overrides. Default: --num_simulations.", minimum=0)
+  fast_search_fraction: float = field(
+      0.0, "Playout cap randomization (KataGo): the share of self-play moves that get a "
+      "cheap search of --fast_simulations, without exploration noise; they play fast "
+      "and train only the value (their policy target is empty). Decided per move for "
+      "every game at once. 0: every move gets the full search.", minimum=0, maximum=1)
+  fast_simulations: int = field(8, "Playout cap randomization: simulations of a cheap "
+                                "search (less than --num_simulations).", minimum=1)
   search: str = field("gumbel", "gumbel: Gumbel MuZero policy; puct: MuZero PUCT with "
                       "Dirichlet noise.", choices=SEARCHES)
   max_num_considered_actions: int = field(16, "Gumbel search: actions sampled at the root.",
@@ -54,6 +65,11 @@ class AlphaZeroConfig:
       0, "Moves at the start of each self-play game that sample with Gumbel (or "
       "Dirichlet) noise; later moves play the search's best action, so game results "
       "reflect strong play. 0: every move samples.", minimum=0)
+  random_opening_moves: int = field(
+      0, "Each self-play game opens with a random number (0 to this) of uniformly "
+      "random legal moves, so training sees positions good play never reaches; those "
+      "moves are searched but not stored (their value target would be biased). 0: off.",
+      minimum=0)
   # Network.
   num_channels: int = field(64, "Width of the residual tower.", minimum=1, shape=True)
   num_blocks: int = field(4, "Residual blocks in the tower (layers of the MLP).", minimum=0,
@@ -62,6 +78,16 @@ class AlphaZeroConfig:
       "conv", "conv: AlphaZero residual conv tower; mlp: flattened board through dense "
       "layers of width --num_channels (much cheaper on small boards); patch_mlp: one 4x4 "
       "conv of --num_channels/4 filters, then that MLP.", choices=TORSOS, shape=True)
+  global_pool: bool = field(
+      False, "Conv tower: KataGo's global pooling in every residual block (the mean and "
+      "max of a quarter of the channels over the board feed a per-channel bias).",
+      shape=True)
+  reply_head: bool = field(
+      False, "Auxiliary head predicting the opponent's reply (the search policy at the "
+      "next position), trained with weight --reply_loss_weight; unused in play.",
+      shape=True)
+  reply_loss_weight: float = field(0.15, "Weight of the opponent-reply loss (with "
+                                   "--reply_head).", minimum=0)
   bf16: bool = field(False, "bfloat16 activations; auto = on for GPU/TPU, off on CPU.",
                      auto=True)
   # Learning.

@@ -33,14 +33,17 @@ def _dihedral(board, t):
 
 
 def transform(env_id: str, observation, policy, index):
-  """Applies symmetry `index` (traced int, < num_symmetries) to one example."""
+  """Applies symmetry `index` (traced int, < num_symmetries) to one example.
+  policy: [A] or [A, K] (K move distributions of the same position, e.g. the
+  search policy and the opponent's reply)."""
   if is_dihedral(env_id):
     side = observation.shape[0]
     cells = side * side
 
     def branch(t):
       def f(obs, pol):
-        moved = _dihedral(pol[:cells].reshape(side, side), t).reshape(-1)
+        rest = pol.shape[1:]
+        moved = _dihedral(pol[:cells].reshape(side, side, *rest), t).reshape(cells, *rest)
         return _dihedral(obs, t), jnp.concatenate([moved, pol[cells:]])
       return f
     return jax.lax.switch(index, [branch(t) for t in range(8)], observation, policy)
@@ -53,7 +56,7 @@ def transform(env_id: str, observation, policy, index):
 
 def augment(env_id: str, keys, observation, policy):
   """Random symmetry per example. keys: [N]; observation: [N, H, W, C];
-  policy: [N, A]."""
+  policy: [N, A] or [N, A, K]."""
   count = num_symmetries(env_id)
   if count == 1:
     return observation, policy

@@ -339,7 +339,8 @@ def bench_learner() -> dict:
       policy=jax.nn.softmax(jax.random.normal(k[1], (batch_size, env.num_actions))),
       value=jax.random.uniform(k[2], (batch_size,), minval=-1, maxval=1),
       search_value=jnp.zeros((batch_size,)),
-      weight=jnp.ones((batch_size,)))
+      weight=jnp.ones((batch_size,)),
+      reply_policy=jnp.zeros((batch_size, env.num_actions)))
   batch = sharding.shard(batch, mesh)
 
   def steps(train, batch):

@@ -135,7 +135,7 @@ def test_value_target_mixes_game_result_and_search_value():
   batch = replay.Batch(observation=obs, policy=jnp.ones((5, 9)) / 9,
                        value=jnp.array([1.0, -1.0, 0.0, 1.0, -1.0]),
                        search_value=jnp.array([0.2, -0.4, 0.6, -0.8, 0.0]),
-                       weight=jnp.ones(5))
+                       weight=jnp.ones(5), reply_policy=jnp.zeros((5, 9)))
   _, value = network.apply(params, obs)
   for mix in (0.0, 0.25, 1.0):
     loss_fn = alphazero.make_loss_fn(dataclasses.replace(config, search_value_weight=mix),
@@ -189,8 +189,96 @@ def test_go_9x9_runs_a_few_iterations():
     ("search_value_weight", 1.5, "in \\[0, 1\\]"),
     ("sample_moves", -1, "at least 0"),
     ("learning_rate", float("nan"), "finite"),
+    ("fast_search_fraction", 1.5, "in \\[0, 1\\]"),
+    ("random_opening_moves", -2, "at least 0"),
 ])
 def test_bad_configs_fail_before_compiling(tiny_config, field, value, match):
   bad = dataclasses.replace(tiny_config, **{field: value})
   with pytest.raises(ValueError, match=match):
     alphazero.validate(bad, num_devices=4)
+
+
+def test_fast_search_must_be_cheaper_than_the_full_search(tiny_config):
+  bad = dataclasses.replace(tiny_config, fast_search_fraction=0.5, fast_simulations=4)
+  with pytest.raises(ValueError, match="--fast_simulations=4 must be less than"):
+    alphazero.validate(bad, num_devices=4)
+
+
+def test_replay_gives_each_position_the_opponents_reply():
+  buf = replay.init(num_slots=1, rows=4, observation_shape=(1,),
+                    observation_dtype=jnp.float32, num_actions=3)
+  policies = jnp.eye(3)
+  for move, episode in enumerate([0, 0, 0]):      # one game of three moves
+    buf = replay.add(buf, jnp.zeros((1, 1)), policies[move][None], jnp.array([move % 2]),
+                     jnp.array([episode]), search_value=jnp.zeros(1))
+  buf = replay.backfill(buf, jnp.array([True]), jnp.array([[1.0, -1.0]]), jnp.array([0]))
+  batch = replay.sample(buf, jax.random.split(jax.random.PRNGKey(0), 1), per_slot=64)
+  for policy, reply in zip(np.asarray(batch.policy), np.asarray(batch.reply_policy)):
+    move = int(policy.argmax())
+    # The reply is the next move's policy; the game's last position has none.
+    expected = np.zeros(3) if move == 2 else np.eye(3)[move + 1]
+    np.testing.assert_array_equal(reply, expected)
+  assert {int(p.argmax()) for p in np.asarray(batch.policy)} == {0, 1, 2}
+
+
+def _replay_after(config, iterations=1):
+  az = alphazero.AlphaZero(config, mesh=one_device_mesh())
+  state = az.init()
+  for _ in range(iterations):
+    state, metrics = az.step(state)
+  return state.actor.replay, metrics
+
+
+def test_playout_cap_randomization_trains_the_policy_on_full_searches_only(tiny_config):
+  config = dataclasses.replace(tiny_config, num_simulations=8, fast_simulations=2,
+                               unroll_length=8, replay_rows=8)
+  full, _ = _replay_after(config)
+  fast_only, _ = _replay_after(dataclasses.replace(config, fast_search_fraction=1.0))
+  mixed, metrics = _replay_after(dataclasses.replace(config, fast_search_fraction=0.5))
+  has_policy = lambda buf: np.asarray(buf.policy).sum(-1) > 0.5   # [slots, rows]
+  assert has_policy(full).all()
+  assert not has_policy(fast_only).any()
+  # One draw per move for every game: a row of the ring is all full or all fast.
+  rows = has_policy(mixed)
+  assert (rows.all(axis=0) | ~rows.any(axis=0)).all()
+  assert 0 < rows[0].sum() < rows.shape[1]
+  assert np.isfinite(float(metrics["loss"][0]))
+
+
+def test_random_openings_are_played_but_not_stored(tiny_config):
+  config = dataclasses.replace(tiny_config, unroll_length=9, replay_rows=9,
+                               random_opening_moves=3)
+  buf, _ = _replay_after(config)
+  episode = np.asarray(buf.episode)
+  # Every game's first 0-3 moves are written as episode -1 (never sampled),
+  # and some games do open randomly.
+  assert (episode == -1).any()
+  assert not (np.asarray(buf.has_target) & (episode == -1)).any()
+  plain, _ = _replay_after(dataclasses.replace(tiny_config, unroll_length=9,
+                                               replay_rows=9))
+  assert not (np.asarray(plain.episode) == -1).any()
+
+
+def test_reply_head_and_global_pooling_train(tiny_config):
+  config = dataclasses.replace(tiny_config, reply_head=True, global_pool=True,
+                               unroll_length=9, replay_rows=9)
+  az = alphazero.AlphaZero(config, mesh=one_device_mesh())
+  params = az.init().train.params["params"]
+  assert any("Dense" in name for name in params["ResidualBlock_0"])   # the pooling bias
+  _, metrics = _replay_after(config)
+  assert float(metrics["reply_loss"][0]) > 0
+  # The players never see the reply head: (logits, value) as before.
+  logits, value = az.network.apply(az.init().train.params,
+                                   jnp.zeros((2,) + az.env.observation_shape))
+  assert logits.shape == (2, 9) and value.shape == (2,)
+
+
+def test_play_budget_is_the_agents_default(tmp_path):
+  import agents
+  from conftest import untrained_checkpoint
+  untrained_checkpoint(str(tmp_path / "a"), "tic_tac_toe", num_simulations=4)
+  untrained_checkpoint(str(tmp_path / "b"), "tic_tac_toe", num_simulations=4,
+                       play_simulations=32)
+  assert agents.load_agent(str(tmp_path / "a")).num_simulations == 4
+  assert agents.load_agent(str(tmp_path / "b")).num_simulations == 32
+  assert agents.load_agent(str(tmp_path / "b"), num_simulations=2).num_simulations == 2

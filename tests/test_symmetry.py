@@ -41,6 +41,21 @@ def test_stone_and_policy_move_together(env_id):
     assert len(seen) >= 3, "the transforms are not distinct"
 
 
+@pytest.mark.parametrize("env_id", ["tic_tac_toe", "go_5x5", "connect_four"])
+def test_stacked_policies_move_as_each_would_alone(env_id):
+  # The learner augments the search policy and the opponent's reply together.
+  env = envs.make(env_id)
+  keys = jax.random.split(jax.random.PRNGKey(0), 16)
+  obs = jax.random.bernoulli(keys[0], 0.3, (16,) + env.observation_shape)
+  first, second = jax.random.dirichlet(keys[1], jnp.ones(env.num_actions), (2, 16))
+  obs_both, both = symmetry.augment(env_id, keys, obs, jnp.stack([first, second], -1))
+  for policy, column in ((first, 0), (second, 1)):
+    obs_one, one = symmetry.augment(env_id, keys, obs, policy)
+    np.testing.assert_array_equal(np.asarray(obs_both), np.asarray(obs_one))
+    np.testing.assert_array_equal(np.asarray(both[..., column]), np.asarray(one))
+  assert not np.array_equal(np.asarray(obs_both), np.asarray(obs))   # some moved
+
+
 @pytest.mark.parametrize("env_id", ["tic_tac_toe", "go_7x7", "go_9x9", "connect_four"])
 def test_pgx_actions_index_cells_row_major(env_id):
   """The assumption the transforms rest on: action a puts a stone at cell

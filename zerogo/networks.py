@@ -15,14 +15,23 @@ import jax.numpy as jnp
 
 
 class ResidualBlock(nn.Module):
+  """Two 3x3 convs with a skip. global_pool (KataGo): between them, the
+  mean and max over the board of a quarter of the channels go through a
+  dense layer into a per-channel bias, so a small-kernel tower sees
+  whole-board context (e.g. how much territory each side has) in one block."""
   num_channels: int
   dtype: jnp.dtype = jnp.float32
+  global_pool: bool = False
 
   @nn.compact
   def __call__(self, x):
     conv = lambda: nn.Conv(self.num_channels, (3, 3), padding="SAME",
                            use_bias=False, dtype=self.dtype)
     y = nn.relu(nn.LayerNorm(dtype=self.dtype)(conv()(x)))
+    if self.global_pool:
+      pooled = y[..., :max(self.num_channels // 4, 1)]
+      summary = jnp.concatenate([pooled.mean(axis=(1, 2)), pooled.max(axis=(1, 2))], -1)
+      y = y + nn.Dense(self.num_channels, dtype=self.dtype)(summary)[:, None, None, :]
     y = nn.LayerNorm(dtype=self.dtype)(conv()(y))
     return nn.relu(x + y)
 
@@ -47,12 +56,21 @@ class AlphaZeroNet(nn.Module):
   squashed into [-1, 1] and is from the point of view of the player to move.
   Outputs are float32 whatever the compute dtype (`dtype=bfloat16` for
   mixed precision; parameters stay float32).
+
+  global_pool: conv residual blocks with KataGo's global pooling bias.
+  reply_head: a third head predicts the opponent's reply (logits over the
+  actions, as the policy) from the same features; it is not an output of
+  `__call__` but sown as `intermediates/reply` (apply with
+  `mutable="intermediates"` to read it), so players and search never pay
+  for it: unused, XLA drops it.
   """
   num_actions: int
   num_channels: int = 64
   num_blocks: int = 6
   torso: str = "conv"
   dtype: jnp.dtype = jnp.float32
+  global_pool: bool = False
+  reply_head: bool = False
 
   @nn.compact
   def __call__(self, observation: chex.Array):
@@ -62,15 +80,16 @@ class AlphaZeroNet(nn.Module):
                   dtype=self.dtype)(x)
       x = nn.relu(nn.LayerNorm(dtype=self.dtype)(x))
       for _ in range(self.num_blocks):
-        x = ResidualBlock(self.num_channels, dtype=self.dtype)(x)
+        x = ResidualBlock(self.num_channels, dtype=self.dtype,
+                          global_pool=self.global_pool)(x)
       # Both heads normalise before their ReLU. A bare 1-channel value conv
       # (AlphaZero has BatchNorm there) can go all-negative and leave the
       # value head dead: seen on connect four, value stuck at a constant.
       # (The vector-observation torso below keeps per-feature LayerNorm.)
-      policy, value = (
-          nn.relu(nn.LayerNorm(reduction_axes=HEAD_NORM_AXES, dtype=self.dtype)(
-              nn.Conv(2, (1, 1), dtype=self.dtype)(x))).reshape(x.shape[0], -1)
-          for _ in ("policy", "value"))
+      head = lambda: nn.relu(nn.LayerNorm(reduction_axes=HEAD_NORM_AXES, dtype=self.dtype)(
+          nn.Conv(2, (1, 1), dtype=self.dtype)(x))).reshape(x.shape[0], -1)
+      policy, value = head(), head()
+      reply = head() if self.reply_head else None
     else:
       if x.ndim == 4 and self.torso == "patch_mlp":
         # One VALID conv over every PATCH x PATCH window of the board (a
@@ -83,23 +102,29 @@ class AlphaZeroNet(nn.Module):
       for _ in range(max(self.num_blocks, 1)):
         x = nn.relu(nn.LayerNorm(dtype=self.dtype)(
             nn.Dense(self.num_channels, dtype=self.dtype)(x)))
-      policy = value = x
+      policy = value = reply = x
     logits = nn.Dense(self.num_actions, dtype=self.dtype)(policy)
     value = nn.relu(nn.Dense(self.num_channels, dtype=self.dtype)(value))
     value = jnp.tanh(nn.Dense(1, dtype=self.dtype)(value))[:, 0]
+    if self.reply_head:  # created last: the other layers keep their names
+      self.sow("intermediates", "reply",
+               nn.Dense(self.num_actions, dtype=self.dtype)(reply).astype(jnp.float32))
     return logits.astype(jnp.float32), value.astype(jnp.float32)
 
 
 def make_network(num_actions: int, *, num_channels: int, num_blocks: int,
-                 torso: str = "conv", bf16: bool = False) -> AlphaZeroNet:
+                 torso: str = "conv", bf16: bool = False, global_pool: bool = False,
+                 reply_head: bool = False) -> AlphaZeroNet:
   return AlphaZeroNet(num_actions=num_actions, num_channels=num_channels,
                       num_blocks=num_blocks, torso=torso,
-                      dtype=jnp.bfloat16 if bf16 else jnp.float32)
+                      dtype=jnp.bfloat16 if bf16 else jnp.float32,
+                      global_pool=global_pool, reply_head=reply_head)
 
 
 def init_params(network: AlphaZeroNet, observation_shape, key: jax.Array):
   dummy = jnp.zeros((1, *observation_shape), jnp.float32)
-  return network.init(key, dummy)
+  variables = network.init(key, dummy)
+  return {"params": variables["params"]}  # without sown intermediates
 
 
 # ---------------------------------------------------------------------------

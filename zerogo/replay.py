@@ -44,12 +44,16 @@ class ReplayBuffer:
 @chex.dataclass(frozen=True)
 class Batch:
   """observation: [N, *obs_shape]; policy: [N, A]; value: [N] game result;
-  search_value: [N] root search value; weight: [N]."""
+  search_value: [N] root search value; weight: [N]; reply_policy: [N, A] the
+  search policy at the next position of the same game (the opponent's
+  reply), all zeros where that position is not in the ring (the game's last
+  position, or the newest row)."""
   observation: chex.Array
   policy: chex.Array
   value: chex.Array
   search_value: chex.Array
   weight: chex.Array
+  reply_policy: chex.Array
 
 
 def init(num_slots: int, rows: int, observation_shape, observation_dtype,
@@ -100,14 +104,21 @@ def sample(buffer: ReplayBuffer, slot_keys, per_slot: int) -> Batch:
   logits = jnp.where(buffer.has_target, 0.0, -jnp.inf)
   rows = jax.vmap(lambda key, slot_logits: jax.random.categorical(
       key, slot_logits, shape=(per_slot,)))(slot_keys, logits)  # [B, per_slot]
-  take = lambda x: jnp.take_along_axis(
-      x, rows.reshape(rows.shape + (1,) * (x.ndim - 2)), axis=1)
+  take = lambda x, at=rows: jnp.take_along_axis(
+      x, at.reshape(at.shape + (1,) * (x.ndim - 2)), axis=1)
   flat = lambda x: x.reshape((-1,) + x.shape[2:])
+  # Rows are written in order, so row r + 1 holds the next position of r's
+  # game if it has the same episode and is not the row to be written next.
+  following = (rows + 1) % buffer.episode.shape[1]
+  has_reply = ((take(buffer.episode, following) == take(buffer.episode))
+               & (following != buffer.cursor[:, None]))
   return Batch(observation=flat(take(buffer.observation)),
                policy=flat(take(buffer.policy)),
                value=flat(take(buffer.value)),
                search_value=flat(take(buffer.search_value)),
-               weight=flat(take(buffer.has_target)).astype(jnp.float32))
+               weight=flat(take(buffer.has_target)).astype(jnp.float32),
+               reply_policy=flat(jnp.where(has_reply[..., None],
+                                           take(buffer.policy, following), 0.0)))
 
 
 def fill_fraction(buffer: ReplayBuffer) -> jax.Array:
