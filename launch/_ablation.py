@@ -139,7 +139,9 @@ class Protocol:
   fields are launch/ablate.py's --score_* and --curve_* flags)."""
   opponent: str = config_lib.field(
       "uct:50", "Two-player games: the reference agent spec (random, uct:N, minimax, "
-      "ckpt:PATH[@SIMS]).", flag="score_opponent")
+      "ckpt:PATH[@SIMS]); tic-tac-toe also takes optimal_moves: the share of the 4,520 "
+      "reachable positions where the agent plays a minimax-optimal move.",
+      flag="score_opponent")
   games: int = config_lib.field(100, "Two-player games: games per final agent (even).",
                                 minimum=2, flag="score_games")
   opening_moves: int = config_lib.field(
@@ -166,6 +168,12 @@ def evaluate(agent, protocol: Protocol, seed: int) -> tuple[str, float]:
   if agent.env.num_players == 1:
     returns = arena.episodes(agent, key, protocol.episodes)[0]
     return f"greedy return ({protocol.episodes} episodes)", float(np.mean(jax.device_get(returns)))
+  if protocol.opponent == "optimal_moves":
+    from agents import tic_tac_toe_solver as solver
+    if agent.env.id != "tic_tac_toe":
+      raise ValueError("--score_opponent=optimal_moves scores tic-tac-toe agents only")
+    rate = solver.optimal_move_rate(agent, solver.reachable_states(agent.env))
+    return "minimax-optimal move rate (4,520 positions)", rate
   opponent = specs.make_agent(specs.parse(protocol.opponent), agent.env)
   result = arena.play_match(agent, opponent, key, protocol.games,
                             opening_moves=protocol.opening_moves).summary()
