@@ -75,7 +75,8 @@ def game(first: Agent, second: Agent, seed: int = 0) -> Recording:
 
 def frames(recording: Recording, *, captions: bool = True, every: int = 1) -> list:
   """PIL images of every `every`-th position (and the last)."""
-  from envs import frames as frames_lib, notation
+  from envs import frames as frames_lib
+  from envs import notation
   images = []
   total = 0.0
   indices = list(range(0, len(recording.states), max(1, every)))

@@ -110,7 +110,7 @@ def test_a_whole_tic_tac_toe_game_against_minimax_by_clicking(server, browser):
     cells[-1].click()  # the last free cell: a weak line, minimax punishes it
     clicks += 1
     WebDriverWait(browser, 120, poll_frequency=0.1).until(
-        lambda d: len(d.find_elements("css selector", "#moves li")) > moves_before)
+        lambda d, before=moves_before: len(d.find_elements("css selector", "#moves li")) > before)
     if clicks == 1:  # the agent answered: its thinking is on the page and the board
       _wait_state(browser, {"you", "over"})
       assert browser.find_element("id", "top-moves").is_displayed()

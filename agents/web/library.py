@@ -60,7 +60,10 @@ class Directory:
     self.name = os.path.basename(self.path.rstrip("/")) or self.path
     self.rows = _read_rows(os.path.join(self.path, "games.jsonl"))
     standings = os.path.join(self.path, "standings.md")
-    self.standings = open(standings).read() if os.path.isfile(standings) else ""
+    self.standings = ""
+    if os.path.isfile(standings):
+      with open(standings, errors="replace") as f:
+        self.standings = f.read(1 << 20)
     if not self.rows and not self.sgf_names():
       raise LibraryError(f"--games={path} holds neither games.jsonl nor .sgf files")
     self.env_id = self._game()
