@@ -77,12 +77,14 @@ def _share_colour(rank: int) -> str:
 
 def board_svg(env_id: str, state, *, shares: dict[int, float] | None = None,
               last_move: int | None = None, clickable: bool = False,
-              top: int = 8) -> str:
+              top: int = 8, shares_state=None) -> str:
   """The board of one (unbatched) state as an SVG string that scales to its
   container. `shares`: {action: share of the search's visits}; the `top`
   largest are drawn with their percentages. `clickable`: legal moves get a
   transparent target `<... class="cell" data-action=A data-move=TEXT>`.
-  `last_move` is ringed."""
+  `last_move` is ringed. `shares_state`: the position the shares were
+  computed in, when it is the one before `state` (connect four then draws
+  them where those stones would have landed)."""
   dwg = _pgx_drawing(env_id, state)
   width, height = float(dwg["width"]), float(dwg["height"])
   dwg["viewBox"] = f"0 0 {width:g} {height:g}"
@@ -92,10 +94,13 @@ def board_svg(env_id: str, state, *, shares: dict[int, float] | None = None,
   if geo is None:
     return dwg.tostring()
   rows = _landing_rows(state) if geo.columns else None
+  share_rows = _landing_rows(shares_state if shares_state is not None else state) \
+      if geo.columns else None
   cells = geo.width if geo.columns else geo.width * geo.height
 
-  def centre(action):
-    return geo.centre(action, rows[action] if geo.columns else None)
+  def centre(action, landing=None):
+    return geo.centre(action, (landing if landing is not None else rows)[action]
+                      if geo.columns else None)
 
   parts = []
   if last_move is not None and 0 <= last_move < cells:
@@ -110,7 +115,7 @@ def board_svg(env_id: str, state, *, shares: dict[int, float] | None = None,
     ranked = sorted(((s, a) for a, s in shares.items() if s > 0 and 0 <= a < cells),
                     reverse=True)[:top]
     for rank, (share, action) in enumerate(ranked):
-      x, y = centre(action)
+      x, y = centre(action, share_rows)
       parts.append(
           f'<circle class="share" data-action="{action}" cx="{x:g}" cy="{y:g}" '
           f'r="{geo.grid * 0.42:g}" fill="{_share_colour(rank)}" fill-opacity="0.75" '

@@ -55,6 +55,8 @@ def main(argv):
     except ImportError as e:
       raise ValueError(f"the web board needs {e.name}: pip install -e '.[web]'") from None
     from agents.web import library
+    if FLAGS.checkpoint:
+      print("loading and compiling the agents...", flush=True)
     try:
       board = web.build(FLAGS.checkpoint, num_simulations=FLAGS.num_simulations,
                         games_dirs=FLAGS.games)

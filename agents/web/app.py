@@ -231,9 +231,11 @@ def make_app(opponents: sessions.Opponents, library: library_lib.Library | None 
 
 
 def build(checkpoints: list[str], *, num_simulations: int | None = None,
-          games_dirs: list[str] = ()):
+          games_dirs: list[str] = (), warm_up: bool = True):
   """Loads the agents and reads the game directories (errors: one
-  sentence: ValueError, CheckpointError), then makes the app."""
+  sentence: ValueError, CheckpointError), compiles the loaded agents'
+  searches (`warm_up`: the first move then answers at once) and makes the
+  app."""
   import agents
   loaded = {}
   for path in checkpoints:
@@ -241,4 +243,8 @@ def build(checkpoints: list[str], *, num_simulations: int | None = None,
       continue  # always offered
     loaded[path] = agents.load_agent(path, num_simulations=num_simulations)
   library = library_lib.Library(list(games_dirs))
-  return make_app(sessions.Opponents(loaded), library)
+  opponents = sessions.Opponents(loaded)
+  if warm_up:
+    for name in loaded:
+      opponents.warm_up(name)
+  return make_app(opponents, library)

@@ -116,6 +116,21 @@ class Opponents:
     return opponent
 
 
+  def warm_up(self, name: str) -> None:
+    """Compiles loaded agent `name`'s search on its game's first position,
+    so the first move a person asks for does not wait for the compiler."""
+    import jax
+    agent = self.loaded[name]
+    if agent.env.num_players != 2:
+      return
+    opponent = self.get(agent.env_id, name)
+    key = jax.random.PRNGKey(0)
+    start = self.env(agent.env_id).init(key)
+    batched = jax.tree.map(lambda x: np.asarray(x)[None], start)
+    jax.block_until_ready((opponent.analyse or opponent.act)(agent.params, batched, key))
+    jax.block_until_ready(_jitted_step(self.env(agent.env_id))(start, np.int32(0), key))
+
+
 def mark_names(env_id: str) -> tuple[str, str]:
   """What the first and second player are called in `env_id`."""
   return ("X", "O") if env_id == "tic_tac_toe" else ("black", "white")
@@ -274,7 +289,9 @@ class Game:
                   for a in legal],
         "svg": board_svg.board_svg(self.env_id, self.state, shares=shares,
                                    last_move=self.actions[-1] if self.actions else None,
-                                   clickable=self.human_to_move),
+                                   clickable=self.human_to_move,
+                                   shares_state=self.states[self.analysis_ply]
+                                   if draw_analysis else None),
         "clickable": board_svg.geometry(self.env_id) is not None,
         "analysis": self.analysis if draw_analysis else None,
         "result": self.result(), "can_undo": "you" in self.movers or self.resigned,
