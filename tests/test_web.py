@@ -263,3 +263,27 @@ def test_record_writes_a_gif(tmp_path):
   proc = run_launcher("record.py", "--checkpoint=random", "--env=chess",
                       f"--out={tmp_path}/x.gif", check=False)
   assert proc.returncode == 2 and "no frame drawing for chess" in proc.stderr
+
+
+def test_board_svg_cells_overlay_and_go_sizes_pgx_does_not_draw():
+  import jax
+
+  import envs
+  from envs import board_svg, frames
+  env = envs.make("connect_four")
+  state = env.step(env.init(jax.random.PRNGKey(0)), 3, jax.random.PRNGKey(0))
+  svg = board_svg.board_svg("connect_four", state, shares={3: 0.6, 0: 0.4}, last_move=3,
+                            clickable=True)
+  assert svg.count('class="cell"') == 7 and 'data-move="4"' in svg
+  assert ">60%<" in svg and ">40%<" in svg and 'class="last-move"' in svg
+  geo = board_svg.geometry("connect_four")
+  # Column 4 (action 3) has one stone: the next lands on row 4, one above the bottom.
+  assert board_svg._landing_rows(state)[3] == 4 and geo.centre(3, 4) == (140, 175)
+  assert board_svg.geometry("chess") is None
+  for env_id in ("go_7x7", "go_13x13"):  # pgx's renderer only knows 9x9 and 19x19
+    go_env = envs.make(env_id)
+    svg = board_svg.board_svg(env_id, go_env.init(jax.random.PRNGKey(0)), clickable=True)
+    size = int(env_id.split("x")[1])
+    assert svg.count('class="cell"') == size * size
+    assert frames.frame(env_id, go_env.init(jax.random.PRNGKey(0))).size == \
+        (size * frames.CELL,) * 2
