@@ -17,7 +17,7 @@ import mctx
 
 import envs
 from agents import search as search_lib
-from zerogo.agent import Agent
+from zerogo.agent import Agent, Analysis
 
 
 def _uniform_logits(legal_mask):
@@ -33,7 +33,14 @@ def random_agent(env) -> Agent:
     del params
     keys = jax.random.split(key, states.legal_action_mask.shape[0])
     return jax.vmap(_random_legal)(keys, states.legal_action_mask)
-  return Agent(name="random", env_id=env.id, env=env, apply=apply, params=())
+
+  def analyse(params, states, key):
+    legal = states.legal_action_mask.astype(jnp.float32)
+    return Analysis(action=apply(params, states, key),
+                    visits=legal / jnp.maximum(legal.sum(-1, keepdims=True), 1.0),
+                    value=jnp.full(legal.shape[:1], jnp.nan))
+  return Agent(name="random", env_id=env.id, env=env, apply=apply, params=(),
+               analyse=analyse)
 
 
 def _rollout_value(env, state, key):
@@ -83,7 +90,7 @@ def uct_agent(env, num_simulations: int, *, exploration: float = 2.0) -> Agent:
   recurrent_fn = search_lib.make_recurrent_fn(env, evaluate, keyed=True)
   select = functools.partial(_ucb1_selection, exploration=exploration)
 
-  def apply(params, states, key):
+  def analyse(params, states, key):
     root_key, search_key = jax.random.split(key)
     prior, value = evaluate(params, states, root_key)
     root = mctx.RootFnOutput(prior_logits=prior, value=value, embedding=states)
@@ -92,12 +99,18 @@ def uct_agent(env, num_simulations: int, *, exploration: float = 2.0) -> Agent:
                        interior_action_selection_fn=select,
                        num_simulations=num_simulations,
                        invalid_actions=~states.legal_action_mask)
-    visits = tree.summary().visit_counts
-    visits = jnp.where(states.legal_action_mask, visits, -1)
-    return jnp.argmax(visits, axis=-1).astype(jnp.int32)
+    summary = tree.summary()
+    visits = summary.visit_counts.astype(jnp.float32)
+    action = jnp.argmax(jnp.where(states.legal_action_mask, visits, -1), axis=-1)
+    return Analysis(action=action.astype(jnp.int32),
+                    visits=visits / jnp.maximum(visits.sum(-1, keepdims=True), 1.0),
+                    value=summary.value)
+
+  def apply(params, states, key):
+    return analyse(params, states, key).action
 
   return Agent(name=f"uct:{num_simulations}", env_id=env.id, env=env,
-               apply=apply, params=())
+               apply=apply, params=(), analyse=analyse)
 
 
 # ---------------------------------------------------------------------------
@@ -133,13 +146,26 @@ def minimax_agent(env) -> Agent:
   table, powers = _tic_tac_toe_table()
   table, powers = jnp.asarray(table), jnp.asarray(powers, jnp.int32)
 
-  def apply(params, states, key):
-    del params
+  def move_values(states):
     obs = states.observation.reshape(states.observation.shape[0], 9, 2)
     cells = obs[..., 0].astype(jnp.int32) + 2 * obs[..., 1].astype(jnp.int32)
-    values = table[cells @ powers]
+    return table[cells @ powers]
+
+  def apply(params, states, key):
+    del params
+    values = move_values(states)
     noise = jax.random.uniform(key, values.shape, maxval=1e-3)
     values = envs.mask_illegal(values + noise, states.legal_action_mask)
     return jnp.argmax(values, axis=-1).astype(jnp.int32)
 
-  return Agent(name="minimax", env_id=env.id, env=env, apply=apply, params=())
+  def analyse(params, states, key):
+    """The exact value, and the best moves sharing the visits equally."""
+    values = envs.mask_illegal(move_values(states), states.legal_action_mask)
+    best = values.max(axis=-1)
+    optimal = (values == best[:, None]).astype(jnp.float32)
+    return Analysis(action=apply(params, states, key),
+                    visits=optimal / jnp.maximum(optimal.sum(-1, keepdims=True), 1.0),
+                    value=best)
+
+  return Agent(name="minimax", env_id=env.id, env=env, apply=apply, params=(),
+               analyse=analyse)

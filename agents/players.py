@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 
 from agents import search as search_lib
-from zerogo.agent import Agent
+from zerogo.agent import Agent, Analysis
 
 
 def search_agent(env, network, params, *, num_simulations: int,
@@ -24,9 +24,13 @@ def search_agent(env, network, params, *, num_simulations: int,
     keys = jax.random.split(key, states.current_player.shape[0])
     return search_fn(params, keys, states).action
 
+  def analyse(params, states, key):
+    out = search_fn(params, jax.random.split(key, states.current_player.shape[0]), states)
+    return Analysis(action=out.action, visits=out.visits, value=out.search_value)
+
   return Agent(name=name, env_id=env.id, env=env, apply=apply, params=params,
                num_simulations=num_simulations,
-               value=lambda params, states: evaluate(params, states)[1])
+               value=lambda params, states: evaluate(params, states)[1], analyse=analyse)
 
 
 def policy_agent(env, network, params, *, name: str = "policy") -> Agent:
@@ -38,5 +42,12 @@ def policy_agent(env, network, params, *, name: str = "policy") -> Agent:
     del key
     return jnp.argmax(evaluate(params, states)[0], axis=-1).astype(jnp.int32)
 
+  def analyse(params, states, key):
+    del key
+    logits, value = evaluate(params, states)
+    return Analysis(action=jnp.argmax(logits, axis=-1).astype(jnp.int32),
+                    visits=jax.nn.softmax(logits), value=jnp.tanh(value))
+
   return Agent(name=name, env_id=env.id, env=env, apply=apply, params=params,
-               value=lambda params, states: jnp.tanh(evaluate(params, states)[1]))
+               value=lambda params, states: jnp.tanh(evaluate(params, states)[1]),
+               analyse=analyse)

@@ -25,11 +25,14 @@ class SearchOutput:
   """action: [B] int32; policy: [B, A] search policy (a target for training);
   root_value: [B] network value at the root, from the mover's side;
   search_value: [B] the search's value of the root (the mean backed-up value,
-  mover's side; the network value when num_simulations == 0)."""
+  mover's side; the network value when num_simulations == 0);
+  visits: [B, A] share of the root's visits per move (the network's policy
+  when num_simulations == 0), what analysis tools draw."""
   action: chex.Array
   policy: chex.Array
   root_value: chex.Array
   search_value: chex.Array
+  visits: chex.Array
 
 
 def make_evaluate(env, network) -> Callable:
@@ -88,7 +91,7 @@ def make_search(env, network, *, search: str = "gumbel", num_simulations: int,
       action = jnp.where(explore, jax.random.categorical(key, logits),
                          jnp.argmax(logits, axis=-1))
       return SearchOutput(action=action[0].astype(jnp.int32), policy=probs[0],
-                          root_value=value[0], search_value=value[0])
+                          root_value=value[0], search_value=value[0], visits=probs[0])
     root = mctx.RootFnOutput(prior_logits=logits, value=value, embedding=states)
     invalid = envs.invalid_actions(states.legal_action_mask)
     if search == "gumbel":
@@ -104,11 +107,14 @@ def make_search(env, network, *, search: str = "gumbel", num_simulations: int,
           invalid_actions=invalid,
           dirichlet_fraction=jnp.where(explore, dirichlet_fraction, 0.0),
           dirichlet_alpha=dirichlet_alpha)
-      visits = out.search_tree.summary().visit_counts
-      action = jnp.where(explore, out.action, jnp.argmax(visits, axis=-1))
+      action = jnp.where(explore, out.action, jnp.argmax(
+          out.search_tree.summary().visit_counts, axis=-1))
+    summary = out.search_tree.summary()
+    visits = summary.visit_counts[0].astype(jnp.float32)
     return SearchOutput(action=action[0].astype(jnp.int32),
                         policy=out.action_weights[0], root_value=value[0],
-                        search_value=out.search_tree.summary().value[0])
+                        search_value=summary.value[0],
+                        visits=visits / jnp.maximum(visits.sum(), 1.0))
 
   batched = jax.vmap(one_game, in_axes=(None, 0, 0, 0))
 

@@ -13,7 +13,20 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
+import chex
 import jax
+
+
+@chex.dataclass(frozen=True)
+class Analysis:
+  """An agent's view of a batch of positions. action: [B] int32, the move
+  it plays; visits: [B, A] float32, the share of the search's root visits
+  per move (the policy's probabilities for an agent without search; sums to
+  1 over the legal moves); value: [B] float32, its value estimate in [-1, 1]
+  for the player to move (NaN where it has none)."""
+  action: chex.Array
+  visits: chex.Array
+  value: chex.Array
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -27,6 +40,9 @@ class Agent:
   # value(params, states[B]) -> float32[B] in [-1, 1] for the player to
   # move, where the agent has a value estimate (GTP resigns on it).
   value: Callable[[Any, Any], jax.Array] | None = None
+  # analyse(params, states[B], key) -> Analysis: what the agent thinks of
+  # the position (the web board draws it), where the agent can say.
+  analyse: Callable[[Any, Any, jax.Array], Analysis] | None = None
 
   def act(self, state, key: jax.Array) -> jax.Array:
     """Moves int32[B] for a batch of the env's states."""
