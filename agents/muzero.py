@@ -38,8 +38,8 @@ import envs
 from agents import evaluation, muzero_search
 from agents.configs import MuZeroConfig
 from envs import minatar
-from zerogo import checkpoint, config as config_lib, learner, networks, segments, sharding
-from zerogo import targets
+from zerogo import checkpoint, learner, networks, segments, sharding, targets
+from zerogo import config as config_lib
 from zerogo import trainer as trainer_lib
 from zerogo.agent import Agent
 
@@ -172,6 +172,7 @@ def make_loss_fn(config: MuZeroConfig, network) -> Any:
   def loss_fn(params, batch: Batch):
     latent = network.apply(params, batch.observation, method=networks.MuZeroNet.represent)
     policy_loss = value_loss = reward_loss = 0.0
+    reward_logits = None
     for k in range(unroll + 1):
       scale = 1.0 if k == 0 else 1.0 / unroll
       logits, value = network.apply(params, latent, method=networks.MuZeroNet.predict)
@@ -181,9 +182,9 @@ def make_loss_fn(config: MuZeroConfig, network) -> Any:
           value, targets.to_categorical(batch.value[:, k], support))
       if k > 0:
         reward_loss += scale * optax.softmax_cross_entropy(
-            reward, targets.to_categorical(batch.reward[:, k], support))
+            reward_logits, targets.to_categorical(batch.reward[:, k], support))
       if k < unroll:
-        latent, reward = network.apply(params, latent, batch.action[:, k],
+        latent, reward_logits = network.apply(params, latent, batch.action[:, k],
                                        method=networks.MuZeroNet.recurrent)
         latent = scale_gradient(latent, 0.5)
     loss = policy_loss + config.value_loss_weight * value_loss + reward_loss

@@ -14,7 +14,7 @@ Like `agents.search`, one tree per game with that game's own key,
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import chex
 import jax
