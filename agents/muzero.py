@@ -16,7 +16,8 @@ the slot's ring of trajectory rows (`zerogo.segments`), then
   steps k >= 1 is scaled by 1/K and the gradient into the dynamics by 0.5 at
   every step, as in the paper;
 - a segment crossing an episode end is absorbing after it: value and
-  reward targets 0, no policy loss.
+  reward targets 0, no policy loss; an episode cut off by a time limit
+  bootstraps its value targets from the value of its final observation.
 
 One-player games (CartPole, MinAtar) take their rewards from the env and
 discount by gamma; two-player board games see every reward from the
@@ -211,11 +212,12 @@ def make_batch_fn(config: MuZeroConfig, env, network):
     seg = jax.tree.map(flat, seg)                          # [N, L, ...]
     steps_first = lambda x: jnp.swapaxes(x, 0, 1)         # [L, N, ...]
     rewards, dones = steps_first(seg.reward), steps_first(seg.done.astype(jnp.float32))
+    value_rewards = steps_first(seg.value_reward)
     # Target-network values of the bootstrap rows n .. n + K, mover's side.
     boot_obs = seg.observation[:, n:n + K + 1]
     _, _, boot = initial(target_params, flat(boot_obs))
     boot = steps_first(boot.reshape(boot_obs.shape[:2]))
-    z = targets.n_step_values(rewards, dones, boot, discount=discount, td_steps=n,
+    z = targets.n_step_values(value_rewards, dones, boot, discount=discount, td_steps=n,
                               num_targets=K + 1)          # [K+1, N]
     # alive[k]: row k is still in the episode of row 0.
     alive = jnp.concatenate([jnp.ones_like(dones[:1]),
@@ -261,6 +263,8 @@ def make_iteration_fn(config: MuZeroConfig, env, network, optimizer):
   batch_fn = make_batch_fn(config, env, network)
   loss_fn = make_loss_fn(config, network)
   two_player = env.num_players == 2
+  initial = muzero_search.make_initial_inference(network)
+  discount = muzero_search.model_discount(config.gamma, env.num_players)
   unroll_sgd = config.torso == "conv" and jax.default_backend() == "cpu"
 
   def act(params, actor: ActorState, key):
@@ -271,11 +275,15 @@ def make_iteration_fn(config: MuZeroConfig, env, network, optimizer):
     out = search(params, keys[:, 0], observation, states.legal_action_mask,
                  jnp.ones(num_local, bool))
     mover = states.current_player
-    states, info = jax.vmap(game.step)(states, out.action, keys[:, 1])
+    states, info, stepped = jax.vmap(game.step_with_final)(states, out.action, keys[:, 1])
     reward = jnp.take_along_axis(info.rewards, mover[:, None], axis=1)[:, 0]
+    # A time limit is not an end: value targets bootstrap through it.
+    cut_off = info.truncated & ~info.terminated
+    final_value = initial(params, jax.vmap(env.observe)(stepped))[2]
+    value_reward = reward + jnp.where(cut_off, discount * final_value, 0.0)
     buffer = segments.add(actor.replay, observation=observation, action=out.action,
-                          reward=reward, done=info.done, policy=out.policy,
-                          legal=actor.env_state.legal_action_mask)
+                          reward=reward, value_reward=value_reward, done=info.done,
+                          policy=out.policy, legal=actor.env_state.legal_action_mask)
     ep_return = actor.episode_return + reward
     ep_length = actor.episode_length + 1
     done = info.done

@@ -26,6 +26,10 @@ class SegmentReplay:
   """observation: [B, T, *obs_shape] (the env's dtype).
   action: [B, T] int32 action taken from the row's observation.
   reward: [B, T] float32 the mover's reward for that action.
+  value_reward: [B, T] float32 what value targets see as that reward: the
+    reward, plus discount x the value of the final observation when a time
+    limit cut the episode off there (the episode did not end; its future
+    is bootstrapped, as PPO's GAE does).
   done: [B, T] bool the episode ended with that action (terminated or cut off).
   policy: [B, T, A] float32 search policy at the row (the policy target).
   legal: [B, T, A] bool legal actions at the row (reanalyse searches them).
@@ -34,6 +38,7 @@ class SegmentReplay:
   observation: chex.Array
   action: chex.Array
   reward: chex.Array
+  value_reward: chex.Array
   done: chex.Array
   policy: chex.Array
   legal: chex.Array
@@ -47,6 +52,7 @@ class Segments:
   observation: chex.Array
   action: chex.Array
   reward: chex.Array
+  value_reward: chex.Array
   done: chex.Array
   policy: chex.Array
   legal: chex.Array
@@ -60,20 +66,24 @@ def init(num_slots: int, rows: int, observation_shape, observation_dtype,
       observation=jnp.zeros(shape + tuple(observation_shape), observation_dtype),
       action=jnp.zeros(shape, jnp.int32),
       reward=jnp.zeros(shape, jnp.float32),
+      value_reward=jnp.zeros(shape, jnp.float32),
       done=jnp.zeros(shape, bool),
       policy=jnp.zeros(shape + (num_actions,), jnp.float32),
       legal=jnp.zeros(shape + (num_actions,), bool),
       written=jnp.zeros((num_slots,), jnp.int32))
 
 
-def add(buffer: SegmentReplay, *, observation, action, reward, done, policy,
-        legal) -> SegmentReplay:
-  """Writes one step per slot (leading axis B) at the next row."""
+def add(buffer: SegmentReplay, *, observation, action, reward, done, policy, legal,
+        value_reward=None) -> SegmentReplay:
+  """Writes one step per slot (leading axis B) at the next row
+  (`value_reward` defaults to `reward`)."""
+  value_reward = reward if value_reward is None else value_reward
   row = buffer.written[0] % buffer.action.shape[1]
   put = lambda column, value: column.at[:, row].set(value.astype(column.dtype))
   return SegmentReplay(
       observation=put(buffer.observation, observation), action=put(buffer.action, action),
-      reward=put(buffer.reward, reward), done=put(buffer.done, done),
+      reward=put(buffer.reward, reward), value_reward=put(buffer.value_reward, value_reward),
+      done=put(buffer.done, done),
       policy=put(buffer.policy, policy), legal=put(buffer.legal, legal),
       written=buffer.written + 1)
 
@@ -97,7 +107,8 @@ def sample(buffer: SegmentReplay, slot_keys, per_slot: int, length: int) -> Segm
 
   valid = jnp.broadcast_to(starts_available > 0, starts.shape)
   return Segments(observation=take(buffer.observation), action=take(buffer.action),
-                  reward=take(buffer.reward), done=take(buffer.done),
+                  reward=take(buffer.reward), value_reward=take(buffer.value_reward),
+                  done=take(buffer.done),
                   policy=take(buffer.policy), legal=take(buffer.legal), valid=valid)
 
 
