@@ -4,7 +4,8 @@ One iteration is one compiled program per device under `shard_map`, like
 AlphaZero's (Anakin style): every env slot acts `unroll_length` steps with
 a search in the learned model (`agents.muzero_search`), the steps go into
 the slot's ring of trajectory rows (`zerogo.segments`), then
-`sgd_steps_per_iteration` SGD steps train on sampled segments:
+`sgd_steps_per_iteration` SGD steps train on sampled segments
+(`agents.muzero_learning`):
 
 - the representation of the segment's first observation is unrolled K
   steps through the dynamics with the actions taken; each step predicts
@@ -36,10 +37,10 @@ import jax.numpy as jnp
 import optax
 
 import envs
-from agents import evaluation, muzero_search
+from agents import evaluation, muzero_learning, muzero_search
 from agents.configs import MuZeroConfig
 from envs import minatar
-from zerogo import checkpoint, learner, networks, segments, sharding, targets
+from zerogo import checkpoint, learner, networks, segments, sharding
 from zerogo import config as config_lib
 from zerogo import trainer as trainer_lib
 from zerogo.agent import Agent
@@ -99,20 +100,6 @@ class RunState:
   iteration: chex.Array  # [] int32 iterations completed
 
 
-@chex.dataclass(frozen=True)
-class Batch:
-  """Training examples of an unroll of K steps, N segments:
-  observation [N, *obs]; action [N, K]; policy [N, K+1, A]; value, reward,
-  policy_weight [N, K+1] (reward[:, 0] unused); weight [N]."""
-  observation: chex.Array
-  action: chex.Array
-  policy: chex.Array
-  value: chex.Array
-  reward: chex.Array
-  policy_weight: chex.Array
-  weight: chex.Array
-
-
 def make_network(config: MuZeroConfig, env) -> networks.MuZeroNet:
   return networks.MuZeroNet(num_actions=env.num_actions, latent_size=config.latent_size,
                             num_blocks=config.num_blocks, support_size=config.support_size,
@@ -127,16 +114,6 @@ def make_optimizer(config: MuZeroConfig) -> optax.GradientTransformation:
   return learner.make_optimizer(
       learning_rate=config.learning_rate, weight_decay=config.weight_decay,
       warmup_steps=config.warmup_steps, total_steps=config.total_sgd_steps)
-
-
-def make_search(config: MuZeroConfig, env, network, *, num_simulations: int | None = None):
-  return muzero_search.make_search(
-      network, discount=muzero_search.model_discount(config.gamma, env.num_players),
-      search=config.search,
-      num_simulations=config.num_simulations if num_simulations is None else num_simulations,
-      max_num_considered_actions=config.max_num_considered_actions,
-      gumbel_scale=config.gumbel_scale, dirichlet_fraction=config.dirichlet_fraction,
-      dirichlet_alpha=config.dirichlet_alpha)
 
 
 def init_run_state(config: MuZeroConfig, env, network, optimizer,
@@ -161,89 +138,6 @@ def run_state_specs() -> RunState:
   return RunState(train=R, target_params=R, actor=sharding.SHARDED, key=R, iteration=R)
 
 
-def scale_gradient(x: jax.Array, scale: float) -> jax.Array:
-  """x forwards; `scale` x its gradient backwards."""
-  return x * scale + jax.lax.stop_gradient(x) * (1.0 - scale)
-
-
-def make_loss_fn(config: MuZeroConfig, network) -> Any:
-  support = config.support_size
-  unroll = config.num_unroll_steps
-
-  def loss_fn(params, batch: Batch):
-    latent = network.apply(params, batch.observation, method=networks.MuZeroNet.represent)
-    policy_loss = value_loss = reward_loss = 0.0
-    reward_logits = None
-    for k in range(unroll + 1):
-      scale = 1.0 if k == 0 else 1.0 / unroll
-      logits, value = network.apply(params, latent, method=networks.MuZeroNet.predict)
-      policy_loss += scale * batch.policy_weight[:, k] * optax.softmax_cross_entropy(
-          logits, batch.policy[:, k])
-      value_loss += scale * optax.softmax_cross_entropy(
-          value, targets.to_categorical(batch.value[:, k], support))
-      if k > 0:
-        reward_loss += scale * optax.softmax_cross_entropy(
-            reward_logits, targets.to_categorical(batch.reward[:, k], support))
-      if k < unroll:
-        latent, reward_logits = network.apply(params, latent, batch.action[:, k],
-                                       method=networks.MuZeroNet.recurrent)
-        latent = scale_gradient(latent, 0.5)
-    loss = policy_loss + config.value_loss_weight * value_loss + reward_loss
-    return loss, {"policy_loss": policy_loss, "value_loss": value_loss,
-                  "reward_loss": reward_loss}
-
-  return loss_fn
-
-
-def make_batch_fn(config: MuZeroConfig, env, network):
-  """(params, target_params, replay, slot_keys [B]) -> Batch of B x per_slot
-  segments with their targets."""
-  K, n = config.num_unroll_steps, config.td_steps
-  discount = muzero_search.model_discount(config.gamma, env.num_players)
-  initial = muzero_search.make_initial_inference(network)
-  reanalysed = config.reanalysed_per_slot
-  search = make_search(config, env, network) if reanalysed else None
-
-  def batch_fn(params, target_params, replay, slot_keys):
-    keys = jax.vmap(jax.random.split)(slot_keys)
-    seg = segments.sample(replay, keys[:, 0], config.samples_per_slot,
-                          config.segment_length)
-    flat = lambda x: x.reshape((-1,) + x.shape[2:])
-    seg = jax.tree.map(flat, seg)                          # [N, L, ...]
-    steps_first = lambda x: jnp.swapaxes(x, 0, 1)         # [L, N, ...]
-    rewards, dones = steps_first(seg.reward), steps_first(seg.done.astype(jnp.float32))
-    value_rewards = steps_first(seg.value_reward)
-    # Target-network values of the bootstrap rows n .. n + K, mover's side.
-    boot_obs = seg.observation[:, n:n + K + 1]
-    _, _, boot = initial(target_params, flat(boot_obs))
-    boot = steps_first(boot.reshape(boot_obs.shape[:2]))
-    z = targets.n_step_values(value_rewards, dones, boot, discount=discount, td_steps=n,
-                              num_targets=K + 1)          # [K+1, N]
-    # alive[k]: row k is still in the episode of row 0.
-    alive = jnp.concatenate([jnp.ones_like(dones[:1]),
-                             jnp.cumprod(1.0 - dones[:K], axis=0)])      # [K+1, N]
-    reward = jnp.concatenate([jnp.zeros_like(rewards[:1]), alive[:K] * rewards[:K]])
-    policy = seg.policy[:, :K + 1]
-    if reanalysed:
-      # Fresh search policies for the first `reanalysed` segments of each slot.
-      per_slot = config.samples_per_slot
-      pick = lambda x: x.reshape((-1, per_slot) + x.shape[1:])[:, :reanalysed]
-      obs = pick(seg.observation[:, :K + 1])              # [B, m, K+1, ...]
-      legal = pick(seg.legal[:, :K + 1])
-      search_keys = jax.vmap(lambda k: jax.random.split(k, reanalysed * (K + 1)))(keys[:, 1])
-      out = search(params, search_keys.reshape(-1), obs.reshape((-1,) + obs.shape[3:]),
-                   legal.reshape((-1,) + legal.shape[3:]),
-                   jnp.ones(obs.shape[0] * reanalysed * (K + 1), bool))
-      fresh = out.policy.reshape(obs.shape[:3] + out.policy.shape[-1:])
-      stored = policy.reshape((-1, per_slot) + policy.shape[1:])
-      policy = stored.at[:, :reanalysed].set(fresh).reshape(policy.shape)
-    return Batch(observation=seg.observation[:, 0], action=seg.action[:, :K],
-                 policy=policy, value=steps_first(alive * z), reward=steps_first(reward),
-                 policy_weight=steps_first(alive), weight=seg.valid.astype(jnp.float32))
-
-  return batch_fn
-
-
 def _loop(fn, carry, count: int, unroll: bool):
   """`lax.scan(fn, carry, arange(count))`, or the same as straight-line code
   (XLA:CPU runs convolution gradients in a loop several times slower)."""
@@ -259,9 +153,9 @@ def _loop(fn, carry, count: int, unroll: bool):
 def make_iteration_fn(config: MuZeroConfig, env, network, optimizer):
   """The per-device body of one iteration: (RunState) -> (RunState, metrics)."""
   game = envs.AutoReset(env)
-  search = make_search(config, env, network)
-  batch_fn = make_batch_fn(config, env, network)
-  loss_fn = make_loss_fn(config, network)
+  search = muzero_search.from_config(config, env, network)
+  batch_fn = muzero_learning.make_batch_fn(config, env, network)
+  loss_fn = muzero_learning.make_loss_fn(config, network)
   two_player = env.num_players == 2
   initial = muzero_search.make_initial_inference(network)
   discount = muzero_search.model_discount(config.gamma, env.num_players)
@@ -328,8 +222,9 @@ def make_iteration_fn(config: MuZeroConfig, env, network, optimizer):
         root_value=total(step_stats["root_value"]) / steps,
         search_value=total(step_stats["search_value"]) / steps,
         replay_fill=jax.lax.pmean(segments.fill_fraction(actor.replay), sharding.DATA))
-    if two_player:
+    if two_player:  # a game's summed mover rewards say only whether it was drawn
       metrics["draw_rate"] = per_episode(step_stats["draws"])
+      del metrics["episode_return"]
     new_state = RunState(train=train, target_params=target, actor=actor, key=state.key,
                          iteration=state.iteration + 1)
     return new_state, metrics
@@ -411,7 +306,7 @@ def search_player(config: MuZeroConfig, env, network, params, *,
   """The greedy (noise-free) player searching the learned model with
   `params` (None: set them later); `num_simulations=0` plays the policy."""
   sims = config.num_simulations if num_simulations is None else num_simulations
-  search = make_search(config, env, network, num_simulations=sims)
+  search = muzero_search.from_config(config, env, network, num_simulations=sims)
   initial = muzero_search.make_initial_inference(network)
 
   def apply(params, states, key):

@@ -107,3 +107,14 @@ def make_search(network: MuZeroNet, *, discount: float, search: str = "gumbel",
                         root_value=value[0], search_value=out.search_tree.summary().value[0])
 
   return jax.vmap(one_game, in_axes=(None, 0, 0, 0, 0))
+
+
+def from_config(config, env, network: MuZeroNet, *, num_simulations: int | None = None):
+  """The search a MuZeroConfig describes (its budget unless `num_simulations`)."""
+  return make_search(
+      network, discount=model_discount(config.gamma, env.num_players),
+      search=config.search,
+      num_simulations=config.num_simulations if num_simulations is None else num_simulations,
+      max_num_considered_actions=config.max_num_considered_actions,
+      gumbel_scale=config.gumbel_scale, dirichlet_fraction=config.dirichlet_fraction,
+      dirichlet_alpha=config.dirichlet_alpha)

@@ -418,7 +418,7 @@ def bench_muzero() -> dict:
   params = muzero.init_params(network, env, jax.random.PRNGKey(0))
   states = jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(1), n))
   obs, legal = jax.vmap(env.observe)(states), states.legal_action_mask
-  search = jax.jit(muzero.make_search(config, env, network))
+  search = jax.jit(muzero_search.from_config(config, env, network))
   initial = muzero_search.make_initial_inference(network)
   recurrent = muzero_search.make_recurrent_fn(network, 1.0)
   latent = initial(params, obs)[0]
