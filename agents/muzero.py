@@ -71,9 +71,9 @@ def validate(config: MuZeroConfig, num_devices: int) -> None:
                      f"--num_envs={config.num_envs} (every env slot contributes the same "
                      f"number of segments to a batch)")
   if config.replay_rows < 2 * config.segment_length:
-    raise ValueError(f"--replay_rows={config.replay_rows} must be at least twice "
-                     f"--num_unroll_steps + --td_steps + 1 = {config.segment_length} (rows "
-                     f"of one training segment)")
+    raise ValueError(f"--replay_rows={config.replay_rows} must be at least "
+                     f"{2 * config.segment_length}, twice the rows of one training segment "
+                     f"(--num_unroll_steps + --td_steps + 1 = {config.segment_length})")
   if config.reanalyse_fraction > 0 and config.reanalysed_per_slot == 0:
     raise ValueError(f"--reanalyse_fraction={config.reanalyse_fraction} reanalyses no "
                      f"segment of the {config.samples_per_slot} each env slot gives a "

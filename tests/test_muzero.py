@@ -157,7 +157,7 @@ def test_resume_is_exact_and_the_checkpoint_loads_as_an_agent(tmp_path):
     ("env_id", "kuhn_poker", "neither"),
     ("num_envs", 6, "divisible by the number of devices"),
     ("train_batch_size", 20, "multiple of --num_envs"),
-    ("replay_rows", 10, "at least twice"),
+    ("replay_rows", 10, "must be at least 12, twice the rows"),
     ("search", "alphabeta", "not one of"),
     ("torso", "conv", "needs grid observations"),
     ("reanalyse_fraction", 0.1, "reanalyses no segment"),
