@@ -69,7 +69,7 @@ def make_loss_fn(config: MuZeroConfig, network) -> Any:
             reward_logits, targets.to_categorical(batch.reward[:, k], support))
       if k < unroll:
         latent, reward_logits = network.apply(params, latent, batch.action[:, k],
-                                       method=networks.MuZeroNet.recurrent)
+                                              method=networks.MuZeroNet.recurrent)
         latent = scale_gradient(latent, 0.5)
     loss = policy_loss + config.value_loss_weight * value_loss + reward_loss
     return loss, {"policy_loss": policy_loss, "value_loss": value_loss,
