@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from zerogo.config import field
-from zerogo.networks import PPO_TORSOS, TORSOS  # imports flax and jax, no device work
+from zerogo.networks import MUZERO_TORSOS, PPO_TORSOS, TORSOS  # flax, jax: no device work
 
 ACTIVATIONS = ("tanh", "relu")
 # How PPO cuts a rollout [num_steps, num_envs] into minibatches: "steps", a
@@ -192,3 +192,92 @@ class PPOConfig:
   @property
   def num_updates(self) -> int:
     return max(self.total_steps // self.steps_per_update, 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class MuZeroConfig:
+  """Everything that defines a MuZero run. `num_envs` and batch sizes are global."""
+  env_id: str = field("CartPole-v1", "CartPole-v1, minatar-breakout (and the other MinAtar "
+                      "games), or a two-player board game such as tic_tac_toe or connect_four.",
+                      flag="env", shape=True)
+  seed: int = field(0, "Seed for parameters, acting and sampling.", minimum=0,
+                    maximum=MAX_SEED)
+  num_iterations: int = field(200, "Iterations (acting unroll + SGD steps) to run in total.",
+                              minimum=1)
+  # Acting.
+  num_envs: int = field(16, "Environments (game slots) played in parallel over all devices "
+                        "(multiple of the device count).", minimum=1, shape=True)
+  unroll_length: int = field(8, "Steps acted in every env per iteration; episodes carry "
+                             "over.", minimum=1)
+  sticky_action_prob: float | None = field(
+      None, "MinAtar: probability of repeating the last action instead of the chosen one "
+      "(default 0.1 for MinAtar, 0 for CartPole).")
+  gamma: float = field(0.997, "Discount per step (two-player games: per ply, with the sign "
+                       "flipping between players; 1 for board games).", minimum=0, maximum=1)
+  num_simulations: int = field(16, "MCTS simulations per move, in the learned model.",
+                               minimum=1)
+  search: str = field("gumbel", "gumbel: Gumbel MuZero policy; puct: MuZero PUCT with "
+                      "Dirichlet noise.", choices=SEARCHES)
+  max_num_considered_actions: int = field(16, "Gumbel search: actions sampled at the root.",
+                                          minimum=1)
+  gumbel_scale: float = field(1.0, "Gumbel search: scale of the Gumbel noise on the played "
+                              "move while acting (exploration).", minimum=0)
+  dirichlet_alpha: float = field(0.3, "PUCT root noise concentration.", above=0)
+  dirichlet_fraction: float = field(0.25, "PUCT root noise weight.", minimum=0, maximum=1)
+  # Network.
+  latent_size: int = field(64, "Width of the latent state and of every dense layer.",
+                           minimum=2, shape=True)
+  num_blocks: int = field(2, "Residual blocks in each of the representation, dynamics and "
+                          "prediction towers.", minimum=0, shape=True)
+  torso: str = field("mlp", "mlp: flattened observation into the representation MLP; conv: "
+                     "one 3x3 convolution of --num_channels filters first (grids only).",
+                     choices=MUZERO_TORSOS, shape=True)
+  num_channels: int = field(16, "--torso=conv: filters of the convolution.", minimum=1,
+                            shape=True)
+  support_size: int = field(20, "Values and rewards are categorical over the integers "
+                            "-S..S of h(x) = sign(x)(sqrt(|x|+1)-1)+0.001x (S=20 covers "
+                            "|x| up to about 400).", minimum=1, shape=True)
+  # Learning.
+  replay_rows: int = field(256, "Steps kept per env slot (replay = rows x num_envs).",
+                           minimum=2, shape=True)
+  num_unroll_steps: int = field(5, "K: steps the dynamics is unrolled in training.",
+                                minimum=1)
+  td_steps: int = field(10, "n: steps of rewards before the value target bootstraps from "
+                        "the target network (at least the game length: Monte Carlo).",
+                        minimum=1)
+  train_batch_size: int = field(256, "Segments per SGD step (a multiple of --num_envs).",
+                                minimum=1)
+  sgd_steps_per_iteration: int = field(4, "SGD steps after each acting unroll.", minimum=1)
+  learning_rate: float = field(1e-3, "Peak AdamW learning rate (cosine decay).", above=0)
+  weight_decay: float = field(1e-4, "AdamW weight decay.", minimum=0)
+  warmup_steps: int = field(50, "Linear learning-rate warm-up, in SGD steps.", minimum=0)
+  value_loss_weight: float = field(0.25, "Weight of the value loss (0.25 as in MuZero "
+                                   "Reanalyse).", minimum=0)
+  target_update_every: int = field(100, "SGD steps between copies of the parameters into "
+                                   "the target network that bootstraps value targets.",
+                                   minimum=1)
+  reanalyse_fraction: float = field(
+      0.0, "Share of each batch whose policy targets come from a fresh search of the "
+      "stored observations with the latest parameters (MuZero Reanalyse; 0: off).",
+      minimum=0, maximum=1)
+
+  @property
+  def samples_per_slot(self) -> int:
+    return self.train_batch_size // self.num_envs
+
+  @property
+  def reanalysed_per_slot(self) -> int:
+    return round(self.reanalyse_fraction * self.samples_per_slot)
+
+  @property
+  def segment_length(self) -> int:
+    """Rows per sampled segment: the unroll and the bootstrap row of its last step."""
+    return self.num_unroll_steps + self.td_steps + 1
+
+  @property
+  def steps_per_iteration(self) -> int:
+    return self.num_envs * self.unroll_length
+
+  @property
+  def total_sgd_steps(self) -> int:
+    return self.num_iterations * self.sgd_steps_per_iteration

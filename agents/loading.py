@@ -12,7 +12,7 @@ import importlib
 from zerogo import checkpoint
 from zerogo.agent import Agent
 
-ALGORITHMS = {"alphazero": "agents.alphazero", "ppo": "agents.ppo"}
+ALGORITHMS = {"alphazero": "agents.alphazero", "muzero": "agents.muzero", "ppo": "agents.ppo"}
 
 
 def load_agent(path: str, num_simulations: int | None = None, seed_index: int = 0) -> Agent:

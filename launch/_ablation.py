@@ -30,7 +30,8 @@ import numpy as np
 from zerogo import config as config_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LAUNCHERS = {"selfplay": "launch/selfplay.py", "ppo": "launch/ppo.py"}
+LAUNCHERS = {"selfplay": "launch/selfplay.py", "ppo": "launch/ppo.py",
+             "muzero": "launch/muzero.py"}
 # Launchers whose seeds are vmapped in one program (flag: --num_seeds).
 VMAPPED_SEEDS = {"ppo"}
 
@@ -93,11 +94,14 @@ def point_slug(point) -> str:
 
 
 def detect_launcher(flagfile: str) -> str:
-  """`ppo` if the flagfile sets --total_steps (PPO's budget), else `selfplay`."""
+  """`ppo` if the flagfile sets --total_steps (PPO's budget), `muzero` if it
+  sets --td_steps or --num_unroll_steps, else `selfplay`."""
   with open(flagfile) as f:
     names = {line.strip().lstrip("-").split("=")[0] for line in f
              if line.strip().startswith("--")}
-  return "ppo" if "total_steps" in names else "selfplay"
+  if "total_steps" in names:
+    return "ppo"
+  return "muzero" if names & {"td_steps", "num_unroll_steps"} else "selfplay"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -46,8 +46,9 @@ flags.DEFINE_integer("base_seed", 0, "The first seed.")
 flags.DEFINE_string("name", None, "Name of the sweep: <out>/<name>/summary.md.")
 flags.DEFINE_string("out", "results/ablations", "Where summaries go.")
 flags.DEFINE_string("workdir_root", "runs/ablations", "Where the runs' workdirs go.")
-flags.DEFINE_enum("launcher", "auto", ["auto", "selfplay", "ppo"],
-                  "Training launcher (auto: ppo if the flagfile sets --total_steps).")
+flags.DEFINE_enum("launcher", "auto", ["auto", "selfplay", "ppo", "muzero"],
+                  "Training launcher (auto: ppo if the flagfile sets --total_steps, muzero "
+                  "if it sets --td_steps).")
 _common.define_config_flags(ablation.Protocol)  # --score_* and --curve_*
 flags.DEFINE_enum("backend", "local", ["local", "ray"], "local: one run after another here; "
                   "ray: runs as Ray tasks on the cluster at --ray_address.")

@@ -45,6 +45,17 @@ of every process (the multi-process flags work here as in the trainers).
   iterations_per_s     training iterations per second
   positions_per_s      self-play positions generated per second
 
+  python launch/bench.py muzero --env=minatar-breakout --num_envs=64 --moves=8 \
+      --num_simulations=16 --hidden=64 --train_batch_size=256 --sgd_steps=4
+
+muzero: whole MuZero iterations (acting with search in the learned model for
+--moves steps in every env + --sgd_steps SGD steps) and the search alone.
+  env_steps_per_s      environment steps acted and trained on per second
+  simulations_per_s    searches per second (batch of --num_envs roots) x sims
+  evaluations_per_s    one model step (dynamics + prediction) per second, batch
+  network_limit_ratio  simulations_per_s / evaluations_per_s: 1.0 would mean
+                       search costs nothing beyond its network calls
+
   python launch/bench.py ppo --env=minatar-breakout --num_envs=64 --torso=mlp
 
 ppo: full PPO training (rollout + GAE + epochs of minibatch updates, one
@@ -80,14 +91,14 @@ flags.DEFINE_enum("search", "gumbel", ["gumbel", "puct"], "Search policy.")
 flags.DEFINE_integer("num_channels", 32, "Residual tower width.")
 flags.DEFINE_integer("num_blocks", 2, "Residual blocks.")
 flags.DEFINE_enum("bf16", "auto", ["auto", "true", "false"], "bfloat16 activations.")
-flags.DEFINE_integer("num_envs", 64, "ppo: parallel environments.")
+flags.DEFINE_integer("num_envs", 64, "ppo, muzero: parallel environments.")
 flags.DEFINE_integer("num_steps", 128, "ppo: rollout length per update.")
 flags.DEFINE_integer("num_epochs", 4, "ppo: passes over each rollout.")
 flags.DEFINE_integer("num_minibatches", 8, "ppo: minibatches per epoch.")
 flags.DEFINE_enum("torso", "mlp", list(PPO_TORSOS),
                   "ppo: mlp (PureJaxRL's 64x64 actor and critic), cnn (MinAtar conv) or "
                   "column (horizontal convolution over the whole screen, then the MLP).")
-flags.DEFINE_integer("hidden", 64, "ppo: width of the dense layers.")
+flags.DEFINE_integer("hidden", 64, "ppo: width of the dense layers; muzero: latent width.")
 flags.DEFINE_integer("updates", 4, "ppo: updates per timed call.")
 flags.DEFINE_integer("moves", 8, "Self-play moves per timed call.")
 flags.DEFINE_string("envs", "all", "envs: comma-separated env names, or all registered envs.")
@@ -385,9 +396,52 @@ def bench_iteration() -> dict:
           "positions_per_s": round(config.selfplay_batch_size * config.unroll_length / best, 1)}
 
 
+def bench_muzero() -> dict:
+  """Whole MuZero iterations (act with search in the learned model + SGD
+  steps) and, on the same batch, the search alone against one model step
+  (dynamics + prediction, what each simulation costs in network calls)."""
+  import jax
+  import jax.numpy as jnp
+  from agents import muzero, muzero_search
+
+  n = FLAGS.num_envs
+  config = muzero.MuZeroConfig(
+      env_id=FLAGS.env, num_envs=n, unroll_length=FLAGS.moves,
+      num_simulations=FLAGS.num_simulations, search=FLAGS.search,
+      latent_size=FLAGS.hidden, num_blocks=FLAGS.num_blocks,
+      train_batch_size=FLAGS.train_batch_size, sgd_steps_per_iteration=FLAGS.sgd_steps)
+  if config.train_batch_size % n:
+    raise ValueError(f"--train_batch_size={config.train_batch_size} must be a multiple of "
+                     f"--num_envs={n}")
+  mz = muzero.MuZero(config)
+  iteration_s, = _best(_stepping(mz.step, mz.init()))
+  env, network = mz.env, mz.network
+  params = muzero.init_params(network, env, jax.random.PRNGKey(0))
+  states = jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(1), n))
+  obs, legal = jax.vmap(env.observe)(states), states.legal_action_mask
+  search = jax.jit(muzero_search.from_config(config, env, network))
+  initial = muzero_search.make_initial_inference(network)
+  recurrent = muzero_search.make_recurrent_fn(network, 1.0)
+  latent = initial(params, obs)[0]
+  model_step = jax.jit(lambda p, z: recurrent(p, None, jnp.zeros(n, jnp.int32), z))
+  search_s, model_s = _best((search, params, jax.random.split(jax.random.PRNGKey(2), n), obs,
+                             legal, jnp.ones(n, bool)), (model_step, params, latent))
+  simulations_per_s = n * config.num_simulations / search_s
+  evaluations_per_s = n / model_s
+  return {"bench": "muzero", "env": FLAGS.env, "num_envs": n,
+          "unroll_length": config.unroll_length, "num_simulations": config.num_simulations,
+          "search": config.search, "latent_size": config.latent_size,
+          "num_blocks": config.num_blocks, "train_batch_size": config.train_batch_size,
+          "sgd_steps_per_iteration": config.sgd_steps_per_iteration,
+          "env_steps_per_s": round(config.steps_per_iteration / iteration_s, 1),
+          "simulations_per_s": round(simulations_per_s, 1),
+          "evaluations_per_s": round(evaluations_per_s, 1),
+          "network_limit_ratio": round(simulations_per_s / evaluations_per_s, 4)}
+
+
 def main(argv):
   benches = {"envs": bench_envs, "selfplay": bench_selfplay, "learner": bench_learner,
-             "ppo": bench_ppo, "iteration": bench_iteration}
+             "ppo": bench_ppo, "iteration": bench_iteration, "muzero": bench_muzero}
   if len(argv) != 2 or argv[1] not in benches:
     _common.die(f"usage: bench.py {{{','.join(benches)}}} [--flags]; got {argv[1:]}")
   _common.quiet_logs()

@@ -74,3 +74,14 @@ def test_unknown_subcommand_is_one_line():
   proc = run_launcher("bench.py", "selfply", check=False)
   assert proc.returncode != 0 and "usage: bench.py" in proc.stderr
   assert "Traceback" not in proc.stderr
+
+
+def test_muzero_bench_prints_one_json_line():
+  proc = run_launcher("bench.py", "muzero", "--env=CartPole-v1", "--num_envs=8", "--moves=2",
+                      "--num_simulations=4", "--hidden=8", "--num_blocks=1",
+                      "--train_batch_size=16", "--sgd_steps=1", "--repeats=1")
+  lines = [l for l in proc.stdout.splitlines() if l.strip()]
+  assert len(lines) == 1
+  row = json.loads(lines[0])
+  assert row["bench"] == "muzero" and row["env_steps_per_s"] > 0
+  assert row["simulations_per_s"] > 0 and 0 < row["network_limit_ratio"] < 10

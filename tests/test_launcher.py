@@ -74,18 +74,23 @@ def test_help_explains_the_flags():
 
 
 def test_every_flagfile_parses_and_validates():
-  from agents import alphazero, ppo
+  from agents import alphazero, muzero, ppo
   from launch import _common
   configs = os.path.join(os.path.dirname(os.path.dirname(__file__)), "launch", "configs")
   names = sorted(f[:-6] for f in os.listdir(configs) if f.endswith(".flags"))
   assert {"tic_tac_toe", "connect_four", "othello", "go_9x9", "go_19x19", "cartpole",
           "connect_four_ppo", "minatar_breakout", "minatar_asterix", "minatar_freeway",
-          "minatar_space_invaders", "minatar_seaquest"} <= set(names)
+          "minatar_space_invaders", "minatar_seaquest", "muzero_cartpole",
+          "muzero_connect_four", "muzero_minatar_breakout"} <= set(names)
   for name in names:
     path = os.path.join(configs, name + ".flags")
     # The launchers' own flag-to-config path, on a fresh flag set.
     # PPO flagfiles count environment steps; AlphaZero ones iterations.
-    if "--total_steps=" in open(path).read():
+    # MuZero flagfiles are named muzero_*.
+    if name.startswith("muzero_"):
+      config = _common.config_from_args(muzero.MuZeroConfig, [f"--flagfile={path}"])
+      muzero.validate(config, num_devices=1)
+    elif "--total_steps=" in open(path).read():
       config = _common.config_from_args(ppo.PPOConfig, [f"--flagfile={path}"])
       ppo.validate(config, num_devices=1)
     else:

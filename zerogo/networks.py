@@ -271,3 +271,104 @@ def resolve_ppo_torso(torso: str, observation_shape) -> str:
   if torso != "auto":
     return torso
   return "cnn" if len(observation_shape) == 3 else "mlp"
+
+
+# ---------------------------------------------------------------------------
+# MuZero: representation, dynamics and prediction over a vector latent.
+
+MUZERO_TORSOS = ("mlp", "conv")
+
+
+def normalise_latent(latent: jax.Array) -> jax.Array:
+  """Min-max scales each example's latent into [0, 1] (MuZero appendix G):
+  the dynamics' inputs keep one range however deep the unroll goes."""
+  low = latent.min(axis=-1, keepdims=True)
+  high = latent.max(axis=-1, keepdims=True)
+  return (latent - low) / jnp.maximum(high - low, 1e-5)
+
+
+class _ResidualMLP(nn.Module):
+  """`num_blocks` pre-norm residual blocks of width `width`, input and
+  output [N, width]."""
+  width: int
+  num_blocks: int
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x):
+    for _ in range(self.num_blocks):
+      y = nn.relu(nn.LayerNorm(dtype=self.dtype)(x))
+      y = nn.Dense(self.width, dtype=self.dtype)(y)
+      y = nn.relu(nn.LayerNorm(dtype=self.dtype)(y))
+      x = x + nn.Dense(self.width, dtype=self.dtype)(y)
+    return x
+
+
+class MuZeroNet(nn.Module):
+  """The three MuZero functions over a latent vector [N, latent_size]:
+
+  represent(observation [N, *obs]) -> latent
+  recurrent(latent, action [N]) -> (next latent, reward logits [N, 2S+1])
+  predict(latent) -> (policy logits [N, A], value logits [N, 2S+1])
+
+  Latents are min-max normalised to [0, 1]. Rewards and values are
+  categorical over the integer support -S..S of h(x) (`zerogo.targets`);
+  their output layers start at zero, so an untrained net predicts 0. Values
+  and rewards are from the side of the player to move (two-player games
+  alternate). torso="conv" puts one 3x3 convolution of `num_channels`
+  filters in front of the representation MLP for grid observations.
+  """
+  num_actions: int
+  latent_size: int = 64
+  num_blocks: int = 2
+  support_size: int = 20
+  torso: str = "mlp"
+  num_channels: int = 16
+  dtype: jnp.dtype = jnp.float32
+
+  def setup(self):
+    d = self.dtype
+    atoms = 2 * self.support_size + 1
+    zero = dict(kernel_init=nn.initializers.zeros, bias_init=nn.initializers.zeros)
+    self.conv = nn.Conv(self.num_channels, (3, 3), padding="SAME", dtype=d)
+    self.embed = nn.Dense(self.latent_size, dtype=d)
+    self.represent_tower = _ResidualMLP(self.latent_size, self.num_blocks, d)
+    self.represent_out = nn.Dense(self.latent_size, dtype=d)
+    self.dynamics_in = nn.Dense(self.latent_size, dtype=d)
+    self.dynamics_tower = _ResidualMLP(self.latent_size, self.num_blocks, d)
+    self.dynamics_out = nn.Dense(self.latent_size, dtype=d)
+    self.reward_hidden = nn.Dense(self.latent_size, dtype=d)
+    self.reward_out = nn.Dense(atoms, dtype=d, **zero)
+    self.predict_tower = _ResidualMLP(self.latent_size, self.num_blocks, d)
+    self.policy_out = nn.Dense(self.num_actions, dtype=d, **zero)
+    self.value_hidden = nn.Dense(self.latent_size, dtype=d)
+    self.value_out = nn.Dense(atoms, dtype=d, **zero)
+
+  def represent(self, observation):
+    x = observation.astype(self.dtype)
+    if x.ndim == 4 and self.torso == "conv":
+      x = nn.relu(self.conv(x))
+    x = self.embed(x.reshape(x.shape[0], -1))
+    x = self.represent_out(nn.relu(self.represent_tower(x)))
+    return normalise_latent(x.astype(jnp.float32))
+
+  def recurrent(self, latent, action):
+    x = jnp.concatenate([latent, jax.nn.one_hot(action, self.num_actions)], axis=-1)
+    x = self.dynamics_tower(self.dynamics_in(x.astype(self.dtype)))
+    hidden = nn.relu(x)
+    reward = self.reward_out(nn.relu(self.reward_hidden(hidden)))
+    next_latent = normalise_latent(self.dynamics_out(hidden).astype(jnp.float32))
+    return next_latent, reward.astype(jnp.float32)
+
+  def predict(self, latent):
+    x = nn.relu(self.predict_tower(latent.astype(self.dtype)))
+    logits = self.policy_out(x)
+    value = self.value_out(nn.relu(self.value_hidden(x)))
+    return logits.astype(jnp.float32), value.astype(jnp.float32)
+
+  def __call__(self, observation):
+    """Every function once (what `init` traces): (policy, value, reward logits)."""
+    latent = self.represent(observation)
+    logits, value = self.predict(latent)
+    _, reward = self.recurrent(latent, jnp.zeros(latent.shape[0], jnp.int32))
+    return logits, value, reward
