@@ -79,6 +79,10 @@ class AlphaZeroConfig:
       "result (0: game result only, as in AlphaZero).", minimum=0, maximum=1)
   augment: bool = field(True, "Train on a random board symmetry of each sampled position "
                         "(8 for square boards, 2 for connect four, none otherwise).")
+  init_from: str = field(
+      "", "Start from the network of this checkpoint (a launch/pretrain.py or selfplay "
+      "workdir, checkpoints dir or step dir) instead of random parameters; its network "
+      "flags must match. Ignored when the workdir already has a checkpoint (resume).")
 
   @property
   def samples_per_slot(self) -> int:
@@ -147,6 +151,10 @@ class PPOConfig:
   sticky_action_prob: float | None = field(
       None, "MinAtar: probability of repeating the last action instead of the chosen one "
       "(default 0.1 for MinAtar, 0 for CartPole).")
+  init_from: str = field(
+      "", "Start every seed from the policy of this checkpoint (a ppo run or an "
+      "launch/offline.py run; workdir, checkpoints dir or step dir) instead of random "
+      "parameters; its network flags must match. Ignored when resuming.")
   # Two-player games only.
   pool_size: int = field(8, "Self-play: past policies kept as opponents.", minimum=1,
                          shape=True)
@@ -166,3 +174,50 @@ class PPOConfig:
   @property
   def num_updates(self) -> int:
     return max(self.total_steps // self.steps_per_update, 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainConfig:
+  """Supervised warm start of the AlphaZero network from game records
+  (AlphaGo's SL stage): the policy head learns the played moves, the value
+  head the game results. Network and search fields mean what they mean in
+  AlphaZeroConfig (the checkpoint plays, and seeds self-play, as one)."""
+  env_id: str = field("go_7x7", "Game of the records: a pgx board game id (go_NxN for Go "
+                      "SGF files).", flag="env", shape=True)
+  records: str = field("", "Comma-separated SGF files, games.jsonl files (launch/"
+                       "tournament.py) or directories holding them.")
+  seed: int = field(0, "Seed for parameters, the held-out split and sampling.", minimum=0,
+                    maximum=MAX_SEED)
+  num_steps: int = field(2000, "SGD steps in total (a multiple of --steps_per_call).",
+                         minimum=1)
+  steps_per_call: int = field(20, "SGD steps per compiled call (the loop's {unit}s are "
+                              "SGD steps).", minimum=1)
+  batch_size: int = field(256, "Positions per SGD step, over all devices (a multiple of "
+                          "the device count).", minimum=1)
+  learning_rate: float = field(1e-3, "Peak AdamW learning rate (cosine decay).", above=0)
+  weight_decay: float = field(1e-4, "AdamW weight decay.", minimum=0)
+  warmup_steps: int = field(100, "Linear learning-rate warm-up, in SGD steps.", minimum=0)
+  value_loss_weight: float = field(1.0, "Weight of the value loss.", minimum=0)
+  augment: bool = field(True, "Train on a random board symmetry of each position (8 for "
+                        "square boards, 2 for connect four, none otherwise).")
+  winner_only: bool = field(False, "Learn the policy only from the winners' moves (the "
+                            "value head still learns every position).")
+  players: str = field("", "Learn the policy only from moves by players whose name matches "
+                       "this regular expression (e.g. 'level 10'); empty: everyone.")
+  heldout_fraction: float = field(0.1, "Share of the games (whole games) held out for "
+                                  "the held-out accuracy and loss.", minimum=0, maximum=0.9)
+  # Network (as AlphaZeroConfig).
+  num_channels: int = field(64, "Width of the residual tower.", minimum=1, shape=True)
+  num_blocks: int = field(4, "Residual blocks in the tower (layers of the MLP).", minimum=0,
+                          shape=True)
+  torso: str = field("conv", "conv, mlp or patch_mlp (as in launch/selfplay.py).",
+                     choices=TORSOS, shape=True)
+  bf16: bool = field(False, "bfloat16 activations; auto = on for GPU/TPU, off on CPU.",
+                     auto=True)
+  # How the checkpoint plays (evaluation, load_agent).
+  num_simulations: int = field(32, "MCTS simulations per move when the pretrained network "
+                               "plays (evaluation, tournaments).", minimum=0)
+  search: str = field("gumbel", "gumbel or puct (as in launch/selfplay.py).",
+                      choices=SEARCHES)
+  max_num_considered_actions: int = field(16, "Gumbel search: actions sampled at the root.",
+                                          minimum=1)
