@@ -56,6 +56,7 @@ class Game:
   first_score: float | None = None
   players: tuple[str, str] = ("?", "?")
   komi: float | None = None
+  order: int = 0              # place among all records read (first reasons)
 
 
 @dataclasses.dataclass
@@ -91,10 +92,14 @@ class ReadReport:
   sources: list[str] = dataclasses.field(default_factory=list)
   player_names: list[str] = dataclasses.field(default_factory=list)
 
-  def skip(self, source: str, reason: str) -> None:
+  _first_order: int = -1
+
+  def skip(self, source: str, reason: str, order: int = 0) -> None:
+    """Counts a skipped record; keeps the reason of the one that comes
+    first in reading order (`order`: its place among all records)."""
     self.skipped += 1
-    if not self.first_skip:
-      self.first_skip = f"{source}: {reason}"
+    if not self.first_skip or order < self._first_order:
+      self.first_skip, self._first_order = f"{source}: {reason}", order
 
   def summary(self) -> str:
     text = f"{self.games} games replayed"
@@ -213,31 +218,38 @@ def parse_records(paths: Iterable[str], env_id: str, report: ReadReport) -> list
   """Every game in `paths` (files or directories of *.sgf and *.jsonl);
   records that do not parse are counted in `report`."""
   num_actions = envs.make(env_id).num_actions
-  games = []
+  games: list[Game] = []
+  order = 0
+
+  def add(make, source):
+    nonlocal order
+    order += 1
+    try:
+      game = make()
+    except json.JSONDecodeError:
+      report.skip(source, "not JSON", order)
+    except _Skip as e:
+      report.skip(source, str(e), order)
+    else:
+      game.order = order
+      games.append(game)
+
   for path in _files(paths):
     name = os.path.basename(path)
     try:
       with open(path, encoding="utf-8", errors="replace") as f:
         text = f.read()
     except OSError as e:
-      report.skip(name, e.strerror or "unreadable")
+      order += 1
+      report.skip(name, e.strerror or "unreadable", order)
       continue
     if path.endswith(".jsonl"):
       for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-          continue
-        source = f"{name}:{number}"
-        try:
-          games.append(game_from_row(json.loads(line), env_id, num_actions, source))
-        except json.JSONDecodeError:
-          report.skip(source, "not JSON")
-        except _Skip as e:
-          report.skip(source, str(e))
+        if line.strip():
+          add(lambda line=line, source=f"{name}:{number}": game_from_row(
+              json.loads(line), env_id, num_actions, source), f"{name}:{number}")
     else:
-      try:
-        games.append(game_from_sgf(text, env_id, name))
-      except _Skip as e:
-        report.skip(name, str(e))
+      add(lambda text=text, name=name: game_from_sgf(text, env_id, name), name)
   return games
 
 
@@ -311,16 +323,16 @@ def replay_games(env, games: Sequence[Game], report: ReadReport, *,
         t = int(bad[0])
         move = notation.move_to_text(env.id, int(actions[i, t]))
         what = "is illegal" if status[t] == _ILLEGAL else "comes after the game ended"
-        report.skip(g.source, f"move {t + 1} ({move}) {what}")
+        report.skip(g.source, f"move {t + 1} ({move}) {what}", g.order)
         continue
       score = g.first_score
       if score is None:
         if not per_game["terminated"][i]:
-          report.skip(g.source, "no result and the game did not end")
+          report.skip(g.source, "no result and the game did not end", g.order)
           continue
         score = (float(per_game["first_reward"][i]) + 1) / 2
       if not len(g.actions) - g.first_position:
-        report.skip(g.source, "no moves")
+        report.skip(g.source, "no moves", g.order)
         continue
       index = len(report.sources)
       report.sources.append(g.source)
