@@ -221,3 +221,49 @@ class PretrainConfig:
                       choices=SEARCHES)
   max_num_considered_actions: int = field(16, "Gumbel search: actions sampled at the root.",
                                           minimum=1)
+
+
+OFFLINE_ALGORITHMS = ("bc", "cql")
+
+
+@dataclasses.dataclass(frozen=True)
+class OfflineConfig:
+  """Offline RL from a logged dataset (Minari format, launch/log_play.py):
+  behaviour cloning, or discrete CQL (Kumar et al. 2020: double DQN plus a
+  penalty that pushes down Q-values of actions the data did not take). The
+  network is PPO's actor-critic (network fields as in PPOConfig; the policy
+  logits are the Q-values for CQL), so `ppo.py --init_from` starts from it."""
+  env_id: str = field("minatar-breakout", "The env the dataset was logged on (evaluation "
+                      "plays it): minatar-breakout, ..., CartPole-v1.", flag="env",
+                      shape=True)
+  dataset: str = field("", "Directory of a Minari dataset (launch/log_play.py prints it).")
+  algorithm: str = field("cql", "bc: behaviour cloning (imitate the logged actions); "
+                         "cql: conservative Q-learning.", choices=OFFLINE_ALGORITHMS)
+  seed: int = field(0, "Base seed; seed i of --num_seeds folds in i.", minimum=0,
+                    maximum=MAX_SEED)
+  num_seeds: int = field(1, "Independent agents trained side by side in one compiled "
+                         "program.", minimum=1, shape=True)
+  num_steps: int = field(20_000, "SGD steps per seed (a multiple of --steps_per_call).",
+                         minimum=1)
+  steps_per_call: int = field(100, "SGD steps per compiled call (the loop's {unit}s are "
+                              "SGD steps).", minimum=1)
+  batch_size: int = field(256, "Transitions per SGD step, over all devices.", minimum=1)
+  learning_rate: float = field(3e-4, "Adam learning rate.", above=0)
+  gamma: float = field(0.99, "Discount (cql).", minimum=0, maximum=1)
+  cql_alpha: float = field(1.0, "Weight of CQL's conservative penalty: logsumexp of the "
+                           "Q-values minus the logged action's.", minimum=0)
+  target_update: float = field(0.005, "cql: Polyak rate of the target network.", above=0,
+                               maximum=1)
+  max_grad_norm: float = field(10.0, "Global gradient-norm clip.", above=0)
+  sticky_action_prob: float | None = field(
+      None, "MinAtar evaluation: sticky-action probability (default 0.1; 0 for CartPole).")
+  # Network (as PPOConfig).
+  torso: str = field("auto", "auto, mlp, cnn or column (as in launch/ppo.py).",
+                     choices=PPO_TORSOS, shape=True)
+  hidden: int = field(64, "Width of the dense layers.", minimum=1, shape=True)
+  num_layers: int = field(2, "Dense layers.", minimum=1, shape=True)
+  activation: str = field("relu", "Hidden activation.", choices=ACTIVATIONS)
+  mirror_symmetry: bool = field(False, "As in launch/ppo.py.")
+  shared_torso: bool = field(False, "As in launch/ppo.py.", shape=True)
+  column_features: int = field(32, "As in launch/ppo.py.", minimum=1, shape=True)
+  column_heads: int = field(0, "As in launch/ppo.py.", minimum=0, shape=True)
