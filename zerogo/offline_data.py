@@ -45,7 +45,7 @@ class Episode:
 
 def log_episodes(env, policy: Callable, key: jax.Array, num_episodes: int, *,
                  max_steps: int, batch: int = 64) -> list[Episode]:
-  """`num_episodes` episodes of `policy(observations [B, ...], key) -> action
+  """`num_episodes` episodes of `policy(states [B], key) -> action
   probabilities [B, A]` (actions are sampled from them) on one-player `env`,
   each cut off (truncated) after `max_steps` steps."""
   if env.num_players != 1:
@@ -62,7 +62,7 @@ def log_episodes(env, policy: Callable, key: jax.Array, num_episodes: int, *,
       k = jax.random.fold_in(key, t + 1)
       act_key, step_key, policy_key = jax.random.split(k, 3)
       obs = jax.vmap(env.observe)(states)
-      probs = policy(obs, policy_key)
+      probs = policy(states, policy_key)
       actions = jax.vmap(jax.random.categorical)(jax.random.split(act_key, batch),
                                                  jnp.log(probs)).astype(jnp.int32)
       nxt = jax.vmap(env.step)(states, actions, jax.random.split(step_key, batch))
