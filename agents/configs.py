@@ -79,8 +79,8 @@ class AlphaZeroConfig:
       "result (0: game result only, as in AlphaZero).", minimum=0, maximum=1)
   augment: bool = field(True, "Train on a random board symmetry of each sampled position "
                         "(8 for square boards, 2 for connect four, none otherwise).")
-  init_from: str = field(
-      "", "Start from the network of this checkpoint (a launch/pretrain.py or selfplay "
+  init_from: str | None = field(
+      None, "Start from the network of this checkpoint (a launch/pretrain.py or selfplay "
       "workdir, checkpoints dir or step dir) instead of random parameters; its network "
       "flags must match. Ignored when the workdir already has a checkpoint (resume).")
 
@@ -151,8 +151,8 @@ class PPOConfig:
   sticky_action_prob: float | None = field(
       None, "MinAtar: probability of repeating the last action instead of the chosen one "
       "(default 0.1 for MinAtar, 0 for CartPole).")
-  init_from: str = field(
-      "", "Start every seed from the policy of this checkpoint (a ppo run or an "
+  init_from: str | None = field(
+      None, "Start every seed from the policy of this checkpoint (a ppo run or an "
       "launch/offline.py run; workdir, checkpoints dir or step dir) instead of random "
       "parameters; its network flags must match. Ignored when resuming.")
   # Two-player games only.
@@ -184,7 +184,7 @@ class PretrainConfig:
   AlphaZeroConfig (the checkpoint plays, and seeds self-play, as one)."""
   env_id: str = field("go_7x7", "Game of the records: a pgx board game id (go_NxN for Go "
                       "SGF files).", flag="env", shape=True)
-  records: str = field("", "Comma-separated SGF files, games.jsonl files (launch/"
+  records: str | None = field(None, "Comma-separated SGF files, games.jsonl files (launch/"
                        "tournament.py) or directories holding them.")
   seed: int = field(0, "Seed for parameters, the held-out split and sampling.", minimum=0,
                     maximum=MAX_SEED)
@@ -202,7 +202,7 @@ class PretrainConfig:
                         "square boards, 2 for connect four, none otherwise).")
   winner_only: bool = field(False, "Learn the policy only from the winners' moves (the "
                             "value head still learns every position).")
-  players: str = field("", "Learn the policy only from moves by players whose name matches "
+  players: str | None = field(None, "Learn the policy only from moves by players whose name matches "
                        "this regular expression (e.g. 'level 10'); empty: everyone.")
   heldout_fraction: float = field(0.1, "Share of the games (whole games) held out for "
                                   "the held-out accuracy and loss.", minimum=0, maximum=0.9)
@@ -236,7 +236,7 @@ class OfflineConfig:
   env_id: str = field("minatar-breakout", "The env the dataset was logged on (evaluation "
                       "plays it): minatar-breakout, ..., CartPole-v1.", flag="env",
                       shape=True)
-  dataset: str = field("", "Directory of a Minari dataset (launch/log_play.py prints it).")
+  dataset: str | None = field(None, "Directory of a Minari dataset (launch/log_play.py prints it).")
   algorithm: str = field("cql", "bc: behaviour cloning (imitate the logged actions); "
                          "cql: conservative Q-learning.", choices=OFFLINE_ALGORITHMS)
   seed: int = field(0, "Base seed; seed i of --num_seeds folds in i.", minimum=0,

@@ -40,7 +40,7 @@ def validate(config: PretrainConfig, num_devices: int) -> None:
   if not env.is_perfect_information_two_player:
     raise ValueError(f"pretraining fits the AlphaZero network of a two-player board game; "
                      f"{config.env_id!r} is not one (try go_7x7 or connect_four)")
-  if not [p for p in config.records.split(",") if p.strip()]:
+  if not [p for p in (config.records or "").split(",") if p.strip()]:
     raise ValueError("--records is required: SGF files, games.jsonl files or directories")
   sharding.check_divisible("batch_size", config.batch_size, num_devices)
   if config.num_steps % config.steps_per_call:
