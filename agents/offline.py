@@ -109,10 +109,10 @@ def make_step_fn(config: OfflineConfig, network, optimizer):
   def one_seed(train, target, key, step, data: Data):
     local = config.batch_size // jax.lax.psum(1, sharding.DATA)
     metrics = []
+    size = data.action.shape[0]
+    draw = jax.vmap(lambda key: jax.random.randint(key, (), 0, size))
     for k in range(config.steps_per_call):
-      keys = sharding.global_keys(jax.random.fold_in(key, step + k), local)
-      size = data.action.shape[0]
-      index = jax.vmap(lambda key: jax.random.randint(key, (), 0, size))(keys)
+      index = draw(sharding.global_keys(jax.random.fold_in(key, step + k), local))
       batch = Batch(observation=data.observation[index], action=data.action[index],
                     reward=data.reward[index], next_observation=data.next_observation[index],
                     terminated=data.terminated[index], target_params=target,

@@ -52,7 +52,7 @@ def test_logged_dataset_opens_in_minari(tracker_dataset, monkeypatch):
   assert transitions.terminated.sum() >= 30
 
 
-@pytest.mark.slow(seconds=120)
+@pytest.mark.slow(seconds=570)  # measured on a loaded 2-core machine; unrolled steps compile
 @pytest.mark.parametrize("algorithm", ["bc", "cql"])
 def test_offline_agent_learns_to_play_from_a_tiny_dataset(tracker_dataset, algorithm):
   _, path, episodes = tracker_dataset
@@ -75,7 +75,7 @@ def test_offline_agent_learns_to_play_from_a_tiny_dataset(tracker_dataset, algor
       trained.mean(), untrained.mean())
 
 
-@pytest.mark.slow(seconds=120)
+@pytest.mark.slow(seconds=80)
 def test_offline_checkpoint_loads_and_seeds_ppo(tracker_dataset, tmp_path):
   _, path, _ = tracker_dataset
   workdir = str(tmp_path / "bc")
