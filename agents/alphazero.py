@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import optax
 
 import envs
-from agents import evaluation, players, search as search_lib
+from agents import evaluation, loading, players, search as search_lib
 from agents.configs import AlphaZeroConfig  # noqa: F401  (re-exported)
 from envs import symmetry
 from zerogo import checkpoint, config as config_lib, learner, networks, replay, sharding
@@ -39,6 +39,8 @@ def validate(config: AlphaZeroConfig, num_devices: int) -> None:
         f"information; {config.env_id!r} is not one (try connect_four or go_9x9)")
   sharding.check_divisible("selfplay_batch_size", config.selfplay_batch_size,
                            num_devices)
+  if config.init_from:
+    loading.init_from_meta(config.init_from, **init_from_spec(config))
   if config.train_batch_size % config.selfplay_batch_size:
     raise ValueError(
         f"--train_batch_size={config.train_batch_size} must be a multiple of "
@@ -49,6 +51,16 @@ def validate(config: AlphaZeroConfig, num_devices: int) -> None:
         f"--fast_simulations={config.fast_simulations} must be less than "
         f"--num_simulations={config.num_simulations} (it is the cheap search of "
         f"playout cap randomization)")
+
+
+# The fields that fix the network's shapes, which --init_from must share.
+NETWORK_FIELDS = ("env_id", "num_channels", "num_blocks", "torso")
+
+
+def init_from_spec(config: AlphaZeroConfig) -> dict:
+  """What `agents.loading.init_from_meta` checks for --init_from."""
+  return dict(algorithms=("alphazero", "pretrain"),
+              network_fields={name: getattr(config, name) for name in NETWORK_FIELDS})
 
 
 @chex.dataclass(frozen=True)
@@ -279,6 +291,18 @@ class AlphaZero(trainer_lib.ShardedTrainer):
 
   def initial_state(self, key: jax.Array | None) -> RunState:
     return init_run_state(self.config, self.env, self.network, self.optimizer, key)
+
+  def init(self, key: jax.Array | None = None) -> RunState:
+    """The placed state before iteration 0; with --init_from, its network
+    (and a fresh optimizer) replace the random one."""
+    if not self.config.init_from:
+      return super().init(key)
+    state = self.initial_state(key)
+    params = loading.init_from_params(
+        self.config.init_from, jax.eval_shape(lambda: state.train.params),
+        **init_from_spec(self.config))
+    state = state.replace(train=learner.init_train_state(params, self.optimizer))
+    return sharding.place_by_field(state, self.state_specs, self.mesh)
 
   def updates_done(self, state: RunState) -> int:
     return int(jax.device_get(state.iteration))

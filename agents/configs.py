@@ -105,6 +105,10 @@ class AlphaZeroConfig:
       "result (0: game result only, as in AlphaZero).", minimum=0, maximum=1)
   augment: bool = field(True, "Train on a random board symmetry of each sampled position "
                         "(8 for square boards, 2 for connect four, none otherwise).")
+  init_from: str | None = field(
+      None, "Start from the network of this checkpoint (a launch/pretrain.py or selfplay "
+      "workdir, checkpoints dir or step dir) instead of random parameters; its network "
+      "flags must match. Ignored when the workdir already has a checkpoint (resume).")
 
   @property
   def samples_per_slot(self) -> int:
@@ -173,6 +177,10 @@ class PPOConfig:
   sticky_action_prob: float | None = field(
       None, "MinAtar: probability of repeating the last action instead of the chosen one "
       "(default 0.1 for MinAtar, 0 for CartPole).")
+  init_from: str | None = field(
+      None, "Start every seed from the policy of this checkpoint (a ppo run or an "
+      "launch/offline.py run; workdir, checkpoints dir or step dir) instead of random "
+      "parameters; its network flags must match. Ignored when resuming.")
   # Two-player games only.
   pool_size: int = field(8, "Self-play: past policies kept as opponents.", minimum=1,
                          shape=True)
@@ -281,3 +289,96 @@ class MuZeroConfig:
   @property
   def total_sgd_steps(self) -> int:
     return self.num_iterations * self.sgd_steps_per_iteration
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainConfig:
+  """Supervised warm start of the AlphaZero network from game records
+  (AlphaGo's SL stage): the policy head learns the played moves, the value
+  head the game results. Network and search fields mean what they mean in
+  AlphaZeroConfig (the checkpoint plays, and seeds self-play, as one)."""
+  env_id: str = field("go_7x7", "Game of the records: a pgx board game id (go_NxN for Go "
+                      "SGF files).", flag="env", shape=True)
+  records: str | None = field(None, "Comma-separated SGF files, games.jsonl files (launch/"
+                       "tournament.py) or directories holding them.")
+  seed: int = field(0, "Seed for parameters, the held-out split and sampling.", minimum=0,
+                    maximum=MAX_SEED)
+  num_steps: int = field(2000, "SGD steps in total (a multiple of --steps_per_call).",
+                         minimum=1)
+  steps_per_call: int = field(20, "SGD steps per compiled call (the loop's {unit}s are "
+                              "SGD steps).", minimum=1)
+  batch_size: int = field(256, "Positions per SGD step, over all devices (a multiple of "
+                          "the device count).", minimum=1)
+  learning_rate: float = field(1e-3, "Peak AdamW learning rate (cosine decay).", above=0)
+  weight_decay: float = field(1e-4, "AdamW weight decay.", minimum=0)
+  warmup_steps: int = field(100, "Linear learning-rate warm-up, in SGD steps.", minimum=0)
+  value_loss_weight: float = field(1.0, "Weight of the value loss.", minimum=0)
+  augment: bool = field(True, "Train on a random board symmetry of each position (8 for "
+                        "square boards, 2 for connect four, none otherwise).")
+  winner_only: bool = field(False, "Learn the policy only from the winners' moves (the "
+                            "value head still learns every position).")
+  players: str | None = field(None, "Learn the policy only from moves by players whose name matches "
+                       "this regular expression (e.g. 'level 10'); empty: everyone.")
+  heldout_fraction: float = field(0.1, "Share of the games (whole games) held out for "
+                                  "the held-out accuracy and loss.", minimum=0, maximum=0.9)
+  # Network (as AlphaZeroConfig).
+  num_channels: int = field(64, "Width of the residual tower.", minimum=1, shape=True)
+  num_blocks: int = field(4, "Residual blocks in the tower (layers of the MLP).", minimum=0,
+                          shape=True)
+  torso: str = field("conv", "conv, mlp or patch_mlp (as in launch/selfplay.py).",
+                     choices=TORSOS, shape=True)
+  bf16: bool = field(False, "bfloat16 activations; auto = on for GPU/TPU, off on CPU.",
+                     auto=True)
+  # How the checkpoint plays (evaluation, load_agent).
+  num_simulations: int = field(32, "MCTS simulations per move when the pretrained network "
+                               "plays (evaluation, tournaments).", minimum=0)
+  search: str = field("gumbel", "gumbel or puct (as in launch/selfplay.py).",
+                      choices=SEARCHES)
+  max_num_considered_actions: int = field(16, "Gumbel search: actions sampled at the root.",
+                                          minimum=1)
+
+
+OFFLINE_ALGORITHMS = ("bc", "cql")
+
+
+@dataclasses.dataclass(frozen=True)
+class OfflineConfig:
+  """Offline RL from a logged dataset (Minari format, launch/log_play.py):
+  behaviour cloning, or discrete CQL (Kumar et al. 2020: double DQN plus a
+  penalty that pushes down Q-values of actions the data did not take). The
+  network is PPO's actor-critic (network fields as in PPOConfig; the policy
+  logits are the Q-values for CQL), so `ppo.py --init_from` starts from it."""
+  env_id: str = field("minatar-breakout", "The env the dataset was logged on (evaluation "
+                      "plays it): minatar-breakout, ..., CartPole-v1.", flag="env",
+                      shape=True)
+  dataset: str | None = field(None, "Directory of a Minari dataset (launch/log_play.py prints it).")
+  algorithm: str = field("cql", "bc: behaviour cloning (imitate the logged actions); "
+                         "cql: conservative Q-learning.", choices=OFFLINE_ALGORITHMS)
+  seed: int = field(0, "Base seed; seed i of --num_seeds folds in i.", minimum=0,
+                    maximum=MAX_SEED)
+  num_seeds: int = field(1, "Independent agents trained side by side in one compiled "
+                         "program.", minimum=1, shape=True)
+  num_steps: int = field(20_000, "SGD steps per seed (a multiple of --steps_per_call).",
+                         minimum=1)
+  steps_per_call: int = field(100, "SGD steps per compiled call (the loop's {unit}s are "
+                              "SGD steps).", minimum=1)
+  batch_size: int = field(256, "Transitions per SGD step, over all devices.", minimum=1)
+  learning_rate: float = field(3e-4, "Adam learning rate.", above=0)
+  gamma: float = field(0.99, "Discount (cql).", minimum=0, maximum=1)
+  cql_alpha: float = field(1.0, "Weight of CQL's conservative penalty: logsumexp of the "
+                           "Q-values minus the logged action's.", minimum=0)
+  target_update: float = field(0.005, "cql: Polyak rate of the target network.", above=0,
+                               maximum=1)
+  max_grad_norm: float = field(10.0, "Global gradient-norm clip.", above=0)
+  sticky_action_prob: float | None = field(
+      None, "MinAtar evaluation: sticky-action probability (default 0.1; 0 for CartPole).")
+  # Network (as PPOConfig).
+  torso: str = field("auto", "auto, mlp, cnn or column (as in launch/ppo.py).",
+                     choices=PPO_TORSOS, shape=True)
+  hidden: int = field(64, "Width of the dense layers.", minimum=1, shape=True)
+  num_layers: int = field(2, "Dense layers.", minimum=1, shape=True)
+  activation: str = field("relu", "Hidden activation.", choices=ACTIVATIONS)
+  mirror_symmetry: bool = field(False, "As in launch/ppo.py.")
+  shared_torso: bool = field(False, "As in launch/ppo.py.", shape=True)
+  column_features: int = field(32, "As in launch/ppo.py.", minimum=1, shape=True)
+  column_heads: int = field(0, "As in launch/ppo.py.", minimum=0, shape=True)

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import optax
 
 import envs
-from agents import evaluation, players
+from agents import evaluation, loading, players
 from agents.configs import PPOConfig
 from envs import minatar, symmetry
 from envs.wrappers import tree_select
@@ -72,10 +72,41 @@ def validate(config: PPOConfig, num_devices: int) -> None:
     raise ValueError(
         f"--num_minibatches={config.num_minibatches} must divide --num_steps="
         f"{config.num_steps} (a minibatch is a set of time steps of every env)")
+  if config.init_from:
+    _, _, meta = loading.init_from_meta(config.init_from, **init_from_spec(config))
+    stored = meta.get("config", {}).get("num_seeds", 1)
+    if stored not in (1, config.num_seeds):
+      raise ValueError(f"--init_from={config.init_from} holds {stored} seeds; start "
+                       f"--num_seeds={stored} from it, or any number from a 1-seed run")
   if config.self_play_fraction + config.random_opponent_fraction > 1:
     raise ValueError("--self_play_fraction and --random_opponent_fraction must add up to "
                      f"at most 1, got {config.self_play_fraction} and "
                      f"{config.random_opponent_fraction}")
+
+
+# The fields that fix the actor-critic's shapes, which --init_from must share.
+NETWORK_FIELDS = ("env_id", "torso", "hidden", "num_layers", "activation", "mirror_symmetry",
+                  "shared_torso", "column_features", "column_heads")
+
+
+def init_from_spec(config) -> dict:
+  """What `agents.loading.init_from_meta` checks for --init_from (any config
+  with the PPO network's fields: PPO's, offline RL's)."""
+  return dict(algorithms=("ppo", "offline"),
+              network_fields={name: getattr(config, name) for name in NETWORK_FIELDS})
+
+
+def init_from_stacked(config, network, env, num_seeds: int):
+  """--init_from's params with a leading axis of `num_seeds`: a 1-seed
+  checkpoint's policy for every seed, or seed i's for seed i."""
+  _, _, meta = loading.init_from_meta(config.init_from, **init_from_spec(config))
+  stored = meta.get("config", {}).get("num_seeds", 1)
+  init = jax.vmap(lambda k: networks.init_params(network, env.observation_shape, k))
+  shapes = jax.eval_shape(init, jax.random.split(jax.random.PRNGKey(0), stored))
+  params = loading.init_from_params(config.init_from, shapes, **init_from_spec(config))
+  if stored != num_seeds:
+    params = jax.tree.map(lambda x: jnp.broadcast_to(x[:1], (num_seeds, *x.shape[1:])), params)
+  return params
 
 
 def make_network(config: PPOConfig, env) -> networks.ActorCritic:
@@ -491,6 +522,20 @@ class PPO(trainer_lib.ShardedTrainer):
   def initial_state(self, key: jax.Array | None) -> RunState:
     return jax.jit(lambda k: init_run_state(self.config, self.env, self.network,
                                             self.optimizer, k))(key)
+
+  def init(self, key: jax.Array | None = None) -> RunState:
+    """The placed state before update 0; with --init_from, its policy (and
+    a fresh optimizer) replace every seed's random one, in the opponent
+    pool too."""
+    if not self.config.init_from:
+      return super().init(key)
+    state = self.initial_state(key)
+    params = init_from_stacked(self.config, self.network, self.env, self.config.num_seeds)
+    train = jax.vmap(lambda p: learner.init_train_state(p, self.optimizer))(params)
+    pool_size = jax.tree.leaves(state.pool)[0].shape[1]
+    pool = jax.tree.map(lambda x: jnp.repeat(x[:, None], pool_size, axis=1), params)
+    state = state.replace(train=train, pool=pool)
+    return sharding.place_by_field(state, self.state_specs, self.mesh)
 
   def updates_done(self, state: RunState) -> int:
     return int(jax.device_get(state.update))

@@ -70,24 +70,32 @@ class CompiledStep:
   per trainer, since a retrace in the hot loop is a bug (an input changed
   shape, dtype or sharding). Counted per instance, unlike
   `chex.assert_max_traces`, which counts per code location.
+
+  `data`: arrays every call reads but never changes (a dataset of training
+  positions), placed on the mesh with `data_specs` (default replicated) and
+  passed as `body(state, data)`; kept out of the state, so checkpoints do
+  not store them, and out of the program, so they are not compiled in.
   """
 
-  def __init__(self, body: Callable, mesh, state_specs: Any, *, name: str):
+  def __init__(self, body: Callable, mesh, state_specs: Any, *, name: str,
+               data: Any = None, data_specs: Any = sharding.REPLICATED):
     self.num_traces = 0
 
-    def traced_once(state):
+    def traced_once(state, *data_args):
       self.num_traces += 1
       if self.num_traces > 1:
         raise RuntimeError(f"the {name} step was traced again: an input changed shape, "
                            "dtype or sharding between calls")
-      return body(state)
+      return body(state, *data_args)
 
-    sharded = sharding.data_parallel(traced_once, mesh, in_specs=(state_specs,),
+    in_specs = (state_specs,) if data is None else (state_specs, data_specs)
+    sharded = sharding.data_parallel(traced_once, mesh, in_specs=in_specs,
                                      out_specs=(state_specs, sharding.REPLICATED))
     self.jitted = jax.jit(sharded, donate_argnums=0)
+    self._data = () if data is None else (data,)
 
   def __call__(self, state):
-    return self.jitted(state)
+    return self.jitted(state, *self._data)
 
 
 class ShardedTrainer:
