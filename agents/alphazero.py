@@ -54,7 +54,7 @@ def validate(config: AlphaZeroConfig, num_devices: int) -> None:
 
 
 # The fields that fix the network's shapes, which --init_from must share.
-NETWORK_FIELDS = ("env_id", "num_channels", "num_blocks", "torso")
+NETWORK_FIELDS = ("env_id", "num_channels", "num_blocks", "torso", "global_pool", "reply_head")
 
 
 def init_from_spec(config: AlphaZeroConfig) -> dict:
