@@ -26,7 +26,7 @@ flags.DEFINE_string("opponent", "random", "An agent spec: random, uct:N (random-
                     "simulations), minimax (tic_tac_toe) or ckpt:PATH[@SIMS].")
 flags.DEFINE_integer("games", 256, "Games to play (even: half with each colour).")
 flags.DEFINE_integer("batch", 128, "Games played at once.")
-flags.DEFINE_integer("seed", 0, "Seed of the match.")
+flags.DEFINE_integer("seed", 0, "Seed of the match.", lower_bound=0, upper_bound=2**31 - 1)
 FLAGS = flags.FLAGS
 
 

@@ -28,7 +28,7 @@ flags.DEFINE_integer("num_simulations", None, "Search budget per move (default: 
 flags.DEFINE_float("resign_threshold", -0.95, "Resign when the value estimate (in [-1, 1], "
                    "for the side to move) is below this; -1 never resigns.")
 flags.DEFINE_integer("min_moves_before_resign", 20, "Never resign before this many moves.")
-flags.DEFINE_integer("seed", 0, "Seed of the search.")
+flags.DEFINE_integer("seed", 0, "Seed of the search.", lower_bound=0, upper_bound=2**31 - 1)
 flags.DEFINE_string("name", "zerogo", "Name reported to the controller.")
 FLAGS = flags.FLAGS
 

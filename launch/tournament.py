@@ -43,7 +43,10 @@ flags.DEFINE_integer("opening_moves", 0, "Random moves that open every game, the
                      "otherwise play the same two games over and over.")
 flags.DEFINE_integer("batch", 64, "Games played at once between two JAX agents.")
 flags.DEFINE_integer("bootstrap", 300, "Bootstrap resamples for the Elo intervals.")
-flags.DEFINE_integer("seed", 0, "Seed of the games.")
+flags.DEFINE_integer("seed", 0, "Seed of the games.", lower_bound=0, upper_bound=2**31 - 1)
+flags.DEFINE_float("gtp_timeout_s", 60.0, "Seconds an external (gtp:) engine may take to "
+                   "answer one command; an engine that takes longer, or does not speak GTP, "
+                   "ends the tournament with an error naming it.")
 flags.DEFINE_bool("progress", True, "Show a progress bar with ETA.")
 FLAGS = flags.FLAGS
 
@@ -66,6 +69,11 @@ def _validate():
     raise ValueError("--komi is for Go games only")
   if FLAGS.opening_moves < 0:
     raise ValueError(f"--opening_moves must be >= 0, got {FLAGS.opening_moves}")
+  if not (FLAGS.gtp_timeout_s > 0 and FLAGS.gtp_timeout_s < float("inf")):
+    raise ValueError(f"--gtp_timeout_s must be a positive number of seconds, "
+                     f"got {FLAGS.gtp_timeout_s}")
+  if FLAGS.bootstrap < 1:
+    raise ValueError(f"--bootstrap must be at least 1, got {FLAGS.bootstrap}")
   if FLAGS.games_per_pair < 1 or FLAGS.batch < 2 or FLAGS.batch % 2:
     raise ValueError("--games_per_pair must be >= 1 and --batch even and >= 2")
   anchor = FLAGS.anchor or ("random" if "random" in names else names[0])
@@ -181,7 +189,8 @@ def main(argv):
                                enabled=FLAGS.progress, unit="game")
     try:
       for name in names:  # every agent loads (every engine starts) before the first game
-        tour.players[name] = specs.make_player(parsed[name], env)
+        tour.players[name] = specs.make_player(parsed[name], env,
+                                                 gtp_timeout_s=FLAGS.gtp_timeout_s)
       for index, (a, b) in enumerate(pairs):
         key = jax.random.fold_in(jax.random.PRNGKey(FLAGS.seed), index)
         bar.set_description(f"{a} vs {b}"[:60])
