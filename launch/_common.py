@@ -131,6 +131,9 @@ def define_training_flags(config_class, *, unit: str, run_defaults: dict | None 
                     "player (and the exact solver, for tic-tac-toe; greedy episodes for "
                     "one-player games) and print what it achieved, with the next command "
                     "to try.")
+  flags.DEFINE_bool("check_only", False, "Validate every flag, print `ok` and exit without "
+                    "touching the workdir (launch/ablate.py checks each run this way before "
+                    "the first one trains).")
   define_distributed_flags()
 
 
@@ -155,6 +158,9 @@ def training_main(argv, config_class, algorithm: str, make_trainer: Callable, *,
     options = config_from_flags(loop.RunOptions, exclude=run_exclude, renames=run_renames,
                                 workdir=flags.FLAGS.workdir)
     config_lib.check(options)
+    if flags.FLAGS.check_only:
+      print(f"ok: {config.env_id}")
+      return
     trainer = make_trainer(module, config)
     loop.run(trainer, dataclasses.replace(options, flags_text=flags_text(module_name)))
     if flags.FLAGS.summary:
@@ -194,6 +200,16 @@ def print_summary(workdir: str) -> None:
   else:
     print(f"next: tensorboard --logdir {workdir}/tensorboard   "
           "(pip install -e '.[tensorboard]')")
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+  """absl's flag parsing with a bad value or unknown flag as one line
+  naming the flag and exit 2 (`app.run(main, flags_parser=parse_flags)`),
+  like every other bad input, instead of absl's two-line FATAL message."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    die(f"{e}; see --helpshort for every flag")
 
 
 def require(*names: str) -> None:
