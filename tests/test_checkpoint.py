@@ -238,3 +238,38 @@ def test_a_file_as_workdir_is_one_sentence(tmp_path):
   assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
   assert "is a file, not a directory" in proc.stderr
   assert workdir.read_text() == "not a directory"
+
+
+def _tensorboard_steps(logdir) -> dict:
+  """tag -> steps as TensorBoard shows them: event files in order, each
+  purge marker (a file_version event at step T) hiding earlier steps >= T."""
+  import struct
+  from tensorboardX.proto import event_pb2
+  shown = {}
+  for path in sorted(glob.glob(os.path.join(logdir, "events.out.tfevents.*"))):
+    data = open(path, "rb").read()
+    at = 0
+    while at < len(data):
+      (length,) = struct.unpack("<Q", data[at:at + 8])
+      event = event_pb2.Event.FromString(data[at + 12:at + 12 + length])
+      at += 12 + length + 4
+      if event.file_version and event.step:
+        shown = {tag: [s for s in steps if s < event.step] for tag, steps in shown.items()}
+      for value in event.summary.value:
+        shown.setdefault(value.tag, []).append(event.step)
+  return shown
+
+
+def test_tensorboard_does_not_repeat_steps_after_a_resume(tmp_path):
+  writer = metrics.MetricsWriter(str(tmp_path))
+  for step in range(1, 6):          # a process killed after logging 5 steps
+    writer.write(step, {"loss": 1.0 / step})
+  writer.close()
+  time.sleep(1.1)                   # event files are named by the second
+  writer = metrics.MetricsWriter(str(tmp_path), resume_from=3)  # last checkpoint: 3
+  for step in range(4, 7):
+    writer.write(step, {"loss": 0.5})
+  writer.close()
+  assert _tensorboard_steps(tmp_path / "tensorboard")["loss"] == [1, 2, 3, 4, 5, 6]
+  assert [r["iteration"] for r in metrics.read_jsonl(tmp_path / "metrics.jsonl")] == [
+      1, 2, 3, 4, 5, 6]
