@@ -143,6 +143,8 @@ def training_main(argv, config_class, algorithm: str, make_trainer: Callable, *,
   init, checkpoints, metrics, SIGTERM; ends with the summary. `algorithm`:
   the module with `validate(config, num_devices)`; `make_trainer(module,
   config)` builds the trainer. Bad input: one sentence, exit 2."""
+  from zerogo import preemption
+  preemption.install()  # a SIGTERM from here on: exit 0, "run the same command"
   start(argv, "workdir", log_level=logging.WARNING)
   module_name = _module_of_caller(1)
   import importlib

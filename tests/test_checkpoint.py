@@ -273,3 +273,21 @@ def test_tensorboard_does_not_repeat_steps_after_a_resume(tmp_path):
   assert _tensorboard_steps(tmp_path / "tensorboard")["loss"] == [1, 2, 3, 4, 5, 6]
   assert [r["iteration"] for r in metrics.read_jsonl(tmp_path / "metrics.jsonl")] == [
       1, 2, 3, 4, 5, 6]
+
+
+def test_sigterm_during_startup_and_compilation_exits_0_and_resumes(tmp_path):
+  # The lock file appears before the initial state is built and the first
+  # iteration compiles: SIGTERM there (before the loop's own watch) used to
+  # kill the process with status 143.
+  victim = _launch(tmp_path, "--num_iterations=2", "--checkpoint_every=1")
+  deadline = time.time() + 300
+  while not (tmp_path / ".lock.0").exists() and time.time() < deadline:
+    time.sleep(0.01)
+  victim.send_signal(signal.SIGTERM)
+  assert victim.wait(timeout=300) == 0
+  stderr = victim.stderr.read()
+  assert "Traceback" not in stderr
+  assert "run the same command to continue" in stderr.strip().splitlines()[-1], stderr[-2000:]
+  restarted = _launch(tmp_path, "--num_iterations=2", "--checkpoint_every=1")
+  assert restarted.wait(timeout=300) == 0, restarted.stderr.read()
+  assert [r["iteration"] for r in metrics.read_jsonl(str(tmp_path / "metrics.jsonl"))] == [1, 2]
