@@ -244,9 +244,18 @@ def resolve_bf16(value: str) -> bool:
   return {"true": True, "false": False}.get(value, jax.default_backend() != "cpu")
 
 
+def _not_orbax_thread_error(record) -> bool:
+  # Orbax's writer threads log each failure (e.g. a full disk) with a
+  # traceback; the same error reaches the main thread, where run_guarded
+  # reports it in one sentence.
+  return not ("orbax" in record.pathname and "raised an exception" in str(record.msg))
+
+
 def quiet_logs(level: int = logging.WARNING) -> None:
   # Orbax and absl log every save at INFO; the progress bar says enough.
+  import logging as py_logging
   logging.set_verbosity(level)
+  py_logging.getLogger("absl").addFilter(_not_orbax_thread_error)
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -264,6 +273,14 @@ def os_error_sentence(e: OSError) -> str:
   return f"{what}: {where}{hint}" if where else f"{what}{hint}"
 
 
+def _silence_background_logs() -> None:
+  """On the way out after an error: orbax's writer threads (e.g. on a full
+  disk) would log their own tracebacks after our one sentence."""
+  import logging as py_logging
+  logging.set_verbosity(logging.FATAL)
+  py_logging.disable(py_logging.CRITICAL)
+
+
 def run_guarded(main_fn, more_errors: tuple = (), *,
                 interrupted: str = "interrupted") -> None:
   """Runs main_fn; a bad-input error (ValueError, CheckpointError,
@@ -279,8 +296,16 @@ def run_guarded(main_fn, more_errors: tuple = (), *,
     print(str(e), file=sys.stderr)
     sys.exit(0)
   except (ValueError, CheckpointError, DistributedError, *more_errors) as e:
-    die(str(e))
+    _silence_background_logs()
+    text = str(e)
+    if "No space left on device" in text:  # tensorstore's ENOSPC, as a ValueError
+      import re
+      path = re.search(r'(?:writing local file|Failed writing:) "([^"]+)"', text)
+      die(os_error_sentence(OSError(28, "No space left on device",
+                                    path.group(1) if path else None)))
+    die(text)
   except OSError as e:
+    _silence_background_logs()
     die(os_error_sentence(e))
   except KeyboardInterrupt:
     die(interrupted, 130)

@@ -291,3 +291,33 @@ def test_sigterm_during_startup_and_compilation_exits_0_and_resumes(tmp_path):
   restarted = _launch(tmp_path, "--num_iterations=2", "--checkpoint_every=1")
   assert restarted.wait(timeout=300) == 0, restarted.stderr.read()
   assert [r["iteration"] for r in metrics.read_jsonl(str(tmp_path / "metrics.jsonl"))] == [1, 2]
+
+
+@pytest.mark.slow(seconds=90)
+def test_disk_full_is_one_sentence_keeps_checkpoints_and_resumes(tmp_path):
+  small = tmp_path / "small"
+  small.mkdir()
+  if os.geteuid() != 0:
+    pytest.skip("mounting a small tmpfs needs root")
+  if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(small)],
+                    capture_output=True).returncode != 0:
+    pytest.skip("this machine does not allow mounting a tmpfs")
+  try:
+    workdir = small / "run"
+    tiny = ["--num_channels=4", "--selfplay_batch_size=4", "--train_batch_size=4",
+            "--replay_rows=4", "--num_simulations=2", "--max_num_considered_actions=2"]
+    full = _launch(workdir, "--num_iterations=30", *tiny)
+    assert full.wait(timeout=600) == 2
+    stderr = full.stderr.read()
+    assert "Traceback" not in stderr, stderr[-3000:]
+    assert stderr.strip().splitlines()[-1].startswith("error: No space left on device: "), \
+        stderr[-3000:]
+    kept = checkpoint.Checkpointer(str(workdir / "checkpoints"), read_only=True).all_steps()
+    assert kept, "no checkpoint fitted: make the tmpfs larger"
+    subprocess.run(["mount", "-o", "remount,size=16m", str(small)], check=True)
+    resumed = _launch(workdir, f"--num_iterations={max(kept) + 1}", *tiny)
+    assert resumed.wait(timeout=600) == 0, resumed.stderr.read()[-3000:]
+    logged = [r["iteration"] for r in metrics.read_jsonl(str(workdir / "metrics.jsonl"))]
+    assert logged == list(range(1, max(kept) + 2))
+  finally:
+    subprocess.run(["umount", "-l", str(small)], capture_output=True)
