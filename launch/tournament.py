@@ -29,7 +29,8 @@ from launch import _common  # noqa: E402
 flags.DEFINE_string("env", None, "Game, e.g. connect_four or go_9x9.")
 flags.DEFINE_list("agents", None, "Comma-separated agent specs: ckpt:PATH[@SIMS], random, "
                   "uct:N, minimax, gtp:COMMAND.")
-flags.DEFINE_integer("games_per_pair", 20, "Games per pairing, colours alternated.")
+flags.DEFINE_integer("games_per_pair", 20, "Games per pairing, colours alternated.",
+                     upper_bound=10_000_000)
 flags.DEFINE_enum("schedule", "round_robin", ["round_robin", "gauntlet"],
                   "round_robin: every pair; gauntlet: the first agent against each other.")
 flags.DEFINE_string("out", None, "Output directory.")
@@ -40,9 +41,12 @@ flags.DEFINE_float("komi", None, "Go only: komi for scoring and engines (default
                    "env's, 9 on 7x7, 7.5 on 9x9).")
 flags.DEFINE_integer("opening_moves", 0, "Random moves that open every game, the same in "
                      "both games of a colour-swapped pair: two deterministic agents "
-                     "otherwise play the same two games over and over.")
-flags.DEFINE_integer("batch", 64, "Games played at once between two JAX agents.")
-flags.DEFINE_integer("bootstrap", 300, "Bootstrap resamples for the Elo intervals.")
+                     "otherwise play the same two games over and over.",
+                     upper_bound=10_000)
+flags.DEFINE_integer("batch", 64, "Games played at once between two JAX agents.",
+                     upper_bound=1_000_000)
+flags.DEFINE_integer("bootstrap", 300, "Bootstrap resamples for the Elo intervals.",
+                     upper_bound=1_000_000)
 flags.DEFINE_integer("seed", 0, "Seed of the games.", lower_bound=0, upper_bound=2**31 - 1)
 flags.DEFINE_float("gtp_timeout_s", 60.0, "Seconds an external (gtp:) engine may take to "
                    "answer one command; an engine that takes longer, or does not speak GTP, "
