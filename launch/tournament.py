@@ -76,6 +76,11 @@ def _validate():
   if not (FLAGS.gtp_timeout_s > 0 and FLAGS.gtp_timeout_s < float("inf")):
     raise ValueError(f"--gtp_timeout_s must be a positive number of seconds, "
                      f"got {FLAGS.gtp_timeout_s}")
+  import math
+  if FLAGS.komi is not None and not math.isfinite(FLAGS.komi):
+    raise ValueError(f"--komi must be a finite number, got {FLAGS.komi}")
+  if not math.isfinite(FLAGS.anchor_elo):
+    raise ValueError(f"--anchor_elo must be a finite number, got {FLAGS.anchor_elo}")
   if FLAGS.bootstrap < 1:
     raise ValueError(f"--bootstrap must be at least 1, got {FLAGS.bootstrap}")
   if FLAGS.games_per_pair < 1 or FLAGS.batch < 2 or FLAGS.batch % 2:

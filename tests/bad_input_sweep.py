@@ -316,14 +316,18 @@ def main() -> int:
   parser.add_argument("--timeout_s", type=float, default=180)
   parser.add_argument("--only", default="")
   parser.add_argument("--sample", type=int, default=0)
+  parser.add_argument("--cases", default="", help="comma-separated case numbers (1-based, "
+                      "as in the table) to run again")
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--out", default=os.path.join(ROOT, "results", "hardening", "README.md"))
   args = parser.parse_args()
   cases = [c for c in _cases() if args.only in " ".join([c[0], *c[1]])]
+  if args.cases:
+    cases = [cases[int(i) - 1] for i in args.cases.split(",")]
   if args.sample:
     cases = random.Random(args.seed).sample(cases, min(args.sample, len(cases)))
   started = time.time()
-  full = not args.only and not args.sample
+  full = not args.only and not args.sample and not args.cases
   command = "python tests/bad_input_sweep.py"
 
   def partial(results):  # the table so far, should the sweep be cut short
