@@ -8,9 +8,13 @@ to it; `GtpPlayer` makes one a `zerogo.arena.Player` for Go games. GNU Go
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import queue
 import shlex
 import subprocess
+import threading
+import time
 
 from envs import go
 from zerogo import arena
@@ -21,51 +25,86 @@ class GtpError(RuntimeError):
 
 
 class GtpClient:
-  """One engine process. `send("genmove b") -> "D4"`; failures raise GtpError."""
+  """One engine process. `send("genmove b") -> "D4"`; failures raise GtpError.
 
-  def __init__(self, command: str):
+  Every command waits at most `timeout_s` seconds for its answer: an engine
+  that stops answering (or never speaks GTP, like `cat`) is an error, never a
+  hang. Output is decoded as UTF-8 with undecodable bytes replaced."""
+
+  def __init__(self, command: str, timeout_s: float = 60.0):
+    if not (timeout_s > 0 and math.isfinite(timeout_s)):
+      raise ValueError(f"the GTP timeout must be a positive number of seconds, got {timeout_s}")
     argv = shlex.split(command)
     if not argv:
       raise ValueError("empty GTP engine command")
     try:
       self._proc = subprocess.Popen(
           argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-          stderr=subprocess.DEVNULL, text=True, bufsize=1)
+          stderr=subprocess.DEVNULL, bufsize=0)
     except OSError as e:
       raise ValueError(f"cannot start GTP engine {command!r}: {e.strerror}") from None
     self.command = command
+    self.timeout_s = timeout_s
+    self._lines: queue.Queue = queue.Queue()
+    threading.Thread(target=self._read, args=(self._proc.stdout, self._lines),
+                     daemon=True).start()
+
+  @staticmethod
+  def _read(stream, lines: queue.Queue) -> None:
+    """Reader thread: each output line, decoded safely; None at end of output."""
+    try:
+      for raw in iter(stream.readline, b""):
+        lines.put(raw.decode("utf-8", errors="replace"))
+    except (OSError, ValueError):
+      pass
+    lines.put(None)
+
+  def _readline(self, command: str, deadline: float) -> str:
+    try:
+      line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+    except queue.Empty:
+      raise GtpError(f"engine {self.command!r} did not answer {command!r} within "
+                     f"{self.timeout_s:g} s") from None
+    if line is None:
+      self._lines.put(None)  # the end stays visible to later calls
+      raise GtpError(f"engine {self.command!r} stopped answering after {command!r}")
+    return line
 
   def send(self, command: str) -> str:
+    command = command.strip()
     if self._proc.poll() is not None:
       raise GtpError(f"engine {self.command!r} exited with status {self._proc.returncode}")
     try:
-      self._proc.stdin.write(command.strip() + "\n")
+      self._proc.stdin.write(command.encode("utf-8") + b"\n")
       self._proc.stdin.flush()
-    except BrokenPipeError:
+    except (BrokenPipeError, ValueError, OSError):
       raise GtpError(f"engine {self.command!r} closed its input") from None
+    deadline = time.monotonic() + self.timeout_s
     lines = []
     while True:
-      line = self._proc.stdout.readline()
-      if not line:
-        raise GtpError(f"engine {self.command!r} stopped answering after {command!r}")
-      line = line.rstrip("\r\n")
+      line = self._readline(command, deadline).rstrip("\r\n")
       if line.strip():
+        if not lines and not line.startswith(("=", "?")):
+          raise GtpError(f"engine {self.command!r} answered {line[:80]!r} to {command!r}, "
+                         "not GTP")
         lines.append(line)
       elif lines:  # a blank line ends the response; stray ones before it are skipped
         break
     head, body = lines[0], "\n".join(lines)
     if head.startswith("="):
       return body[1:].strip()
-    if head.startswith("?"):
-      raise GtpError(f"{command!r}: {body[1:].strip()}")
-    raise GtpError(f"engine {self.command!r} answered {head!r} to {command!r}, not GTP")
+    raise GtpError(f"{command!r}: {body[1:].strip()}")
 
   def close(self) -> None:
+    """Asks the engine to quit, waits a few seconds, then kills it."""
     if self._proc.poll() is None:
-      with contextlib.suppress(GtpError):
-        self.send("quit")
+      with contextlib.suppress(OSError, ValueError):
+        self._proc.stdin.write(b"quit\n")
+        self._proc.stdin.flush()
+      with contextlib.suppress(OSError, ValueError):
+        self._proc.stdin.close()
       try:
-        self._proc.wait(timeout=5)
+        self._proc.wait(timeout=min(5.0, self.timeout_s))
       except subprocess.TimeoutExpired:
         self._proc.kill()
         self._proc.wait()
@@ -79,8 +118,8 @@ class GtpPlayer(arena.Player):
   `final_score()` asks the engine for its own count of the finished game.
   """
 
-  def __init__(self, command: str, name: str | None = None):
-    self.client = GtpClient(command)
+  def __init__(self, command: str, name: str | None = None, timeout_s: float = 60.0):
+    self.client = GtpClient(command, timeout_s)
     self.name = name or f"gtp:{os.path.basename(shlex.split(command)[0])}"
     self._size = 0
     self._moves = 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 SPEC_HELP = ("ckpt:PATH[@SIMS], random, uct:N, minimax or gtp:COMMAND")
+MAX_SIMULATIONS = 1_000_000  # per move: more is a typo, and would overflow int32 counters
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,16 +36,17 @@ def parse(text: str) -> Spec:
       raise ValueError(bad)
     return Spec(kind, text=raw)
   if kind == "uct":
-    if not arg.isdigit() or int(arg) < 1:
-      raise ValueError(f"agent spec {raw!r}: uct needs a positive simulation count, like uct:200")
+    if not (arg.isascii() and arg.isdigit()) or not 1 <= int(arg) <= MAX_SIMULATIONS:
+      raise ValueError(f"agent spec {raw!r}: uct needs a simulation count from 1 to "
+                       f"{MAX_SIMULATIONS}, like uct:200")
     return Spec("uct", arg, int(arg), text=raw)
   if kind == "ckpt":
     path, at, sims = arg.rpartition("@") if "@" in arg else (arg, "", "")
     if not path:
       raise ValueError(f"agent spec {raw!r}: ckpt needs a path, like ckpt:runs/c4@64")
-    if at and not sims.isdigit():
+    if at and not (sims.isascii() and sims.isdigit() and int(sims) <= MAX_SIMULATIONS):
       raise ValueError(f"agent spec {raw!r}: the search budget after @ must be a "
-                       f"number >= 0, like ckpt:runs/c4@64")
+                       f"number from 0 to {MAX_SIMULATIONS}, like ckpt:runs/c4@64")
     return Spec("ckpt", path, int(sims) if at else None, text=raw)
   if kind == "gtp":
     if not arg.strip():
@@ -78,10 +80,11 @@ def make_agent(spec: Spec, env):
   return dataclasses.replace(agent, name=spec.text)
 
 
-def make_player(spec: Spec, env):
-  """A host-side `zerogo.arena.Player` for any spec."""
+def make_player(spec: Spec, env, *, gtp_timeout_s: float = 60.0):
+  """A host-side `zerogo.arena.Player` for any spec; an external engine gets
+  `gtp_timeout_s` seconds per command."""
   from zerogo import arena
   if spec.kind == "gtp":
     from agents import external
-    return external.GtpPlayer(spec.arg, name=spec.text)
+    return external.GtpPlayer(spec.arg, name=spec.text, timeout_s=gtp_timeout_s)
   return arena.AgentPlayer(make_agent(spec, env))

@@ -70,6 +70,10 @@ def parse_grid(specs: Sequence[str]) -> list[tuple[str, list[str]]]:
       raise ValueError(f"--grid={spec!r} is not of the form flag=value1,value2,...")
     if name in seen:
       raise ValueError(f"--grid names {name} twice")
+    repeated = sorted({v for v in vals if vals.count(v) > 1})
+    if repeated:
+      raise ValueError(f"--grid={spec!r} lists {repeated[0]} twice; each value is one grid "
+                       "point (use --seeds for repeats)")
     if name in ("workdir", "seed", "num_seeds", "flagfile"):
       raise ValueError(f"--grid cannot vary --{name}; the sweep sets it")
     seen.add(name)
@@ -133,6 +137,39 @@ def plan(launcher: str, flagfile: str, axes, num_seeds: int, base_seed: int,
                  "--noprogress", "--nosummary")  # the sweep scores every agent itself
       units.append(Unit(name, point, seeds, vmapped, workdir, command))
   return units
+
+
+def check_units(units: Sequence[Unit], protocol: "Protocol") -> None:
+  """Before anything trains: every grid point's command passes its launcher's
+  own validation (`--check_only`: unknown flags, ranges, cross-field rules),
+  and the scoring opponent can be built for the game. ValueError (one
+  sentence naming the point and the flag) otherwise."""
+  from agents import specs
+  import envs
+  env_ids = set()
+  checked = set()
+  for unit in units:
+    if unit.point in checked:
+      continue
+    checked.add(unit.point)
+    proc = subprocess.run([*unit.command, "--check_only"], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600)
+    lines = [line.strip() for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
+    if proc.returncode != 0:
+      reason = next((line for line in reversed(lines)
+                     if line.startswith("error: ") or "Flags parsing error" in line),
+                    lines[-1] if lines else f"exit {proc.returncode}")
+      reason = reason.split("error: ", 1)[-1].strip()
+      raise ValueError(f"grid point {point_label(unit.point)} would fail: {reason}")
+    env_ids.update(line[4:] for line in lines if line.startswith("ok: "))
+  spec = specs.parse(protocol.opponent)
+  if not specs.is_jax(spec):
+    raise ValueError(f"--score_opponent={protocol.opponent}: external engines are not "
+                     "scoring opponents")
+  for env_id in sorted(env_ids):
+    env = envs.make(env_id)
+    if env.num_players == 2:
+      specs.make_agent(spec, env)  # minimax off tic-tac-toe, a missing ckpt: refused now
 
 
 # ------------------------------------------------------------ one unit's run

@@ -131,6 +131,9 @@ def define_training_flags(config_class, *, unit: str, run_defaults: dict | None 
                     "player (and the exact solver, for tic-tac-toe; greedy episodes for "
                     "one-player games) and print what it achieved, with the next command "
                     "to try.")
+  flags.DEFINE_bool("check_only", False, "Validate every flag, print `ok` and exit without "
+                    "touching the workdir (launch/ablate.py checks each run this way before "
+                    "the first one trains).")
   define_distributed_flags()
 
 
@@ -140,6 +143,8 @@ def training_main(argv, config_class, algorithm: str, make_trainer: Callable, *,
   init, checkpoints, metrics, SIGTERM; ends with the summary. `algorithm`:
   the module with `validate(config, num_devices)`; `make_trainer(module,
   config)` builds the trainer. Bad input: one sentence, exit 2."""
+  from zerogo import preemption
+  preemption.install()  # a SIGTERM from here on: exit 0, "run the same command"
   start(argv, "workdir", log_level=logging.WARNING)
   module_name = _module_of_caller(1)
   import importlib
@@ -155,6 +160,9 @@ def training_main(argv, config_class, algorithm: str, make_trainer: Callable, *,
     options = config_from_flags(loop.RunOptions, exclude=run_exclude, renames=run_renames,
                                 workdir=flags.FLAGS.workdir)
     config_lib.check(options)
+    if flags.FLAGS.check_only:
+      print(f"ok: {config.env_id}")
+      return
     trainer = make_trainer(module, config)
     loop.run(trainer, dataclasses.replace(options, flags_text=flags_text(module_name)))
     if flags.FLAGS.summary:
@@ -196,6 +204,16 @@ def print_summary(workdir: str) -> None:
           "(pip install -e '.[tensorboard]')")
 
 
+def parse_flags(argv: list[str]) -> list[str]:
+  """absl's flag parsing with a bad value or unknown flag as one line
+  naming the flag and exit 2 (`app.run(main, flags_parser=parse_flags)`),
+  like every other bad input, instead of absl's two-line FATAL message."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    die(f"{e}; see --helpshort for every flag")
+
+
 def require(*names: str) -> None:
   """One sentence and exit 2 for the first of `names` left unset (absl's own
   `required=True` prints a FATAL parsing error instead)."""
@@ -226,9 +244,18 @@ def resolve_bf16(value: str) -> bool:
   return {"true": True, "false": False}.get(value, jax.default_backend() != "cpu")
 
 
+def _not_orbax_thread_error(record) -> bool:
+  # Orbax's writer threads log each failure (e.g. a full disk) with a
+  # traceback; the same error reaches the main thread, where run_guarded
+  # reports it in one sentence.
+  return not ("orbax" in record.pathname and "raised an exception" in str(record.msg))
+
+
 def quiet_logs(level: int = logging.WARNING) -> None:
   # Orbax and absl log every save at INFO; the progress bar says enough.
+  import logging as py_logging
   logging.set_verbosity(level)
+  py_logging.getLogger("absl").addFilter(_not_orbax_thread_error)
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -246,6 +273,14 @@ def os_error_sentence(e: OSError) -> str:
   return f"{what}: {where}{hint}" if where else f"{what}{hint}"
 
 
+def _silence_background_logs() -> None:
+  """On the way out after an error: orbax's writer threads (e.g. on a full
+  disk) would log their own tracebacks after our one sentence."""
+  import logging as py_logging
+  logging.set_verbosity(logging.FATAL)
+  py_logging.disable(py_logging.CRITICAL)
+
+
 def run_guarded(main_fn, more_errors: tuple = (), *,
                 interrupted: str = "interrupted") -> None:
   """Runs main_fn; a bad-input error (ValueError, CheckpointError,
@@ -261,8 +296,16 @@ def run_guarded(main_fn, more_errors: tuple = (), *,
     print(str(e), file=sys.stderr)
     sys.exit(0)
   except (ValueError, CheckpointError, DistributedError, *more_errors) as e:
-    die(str(e))
+    _silence_background_logs()
+    text = str(e)
+    if "No space left on device" in text:  # tensorstore's ENOSPC, as a ValueError
+      import re
+      path = re.search(r'(?:writing local file|Failed writing:) "([^"]+)"', text)
+      die(os_error_sentence(OSError(28, "No space left on device",
+                                    path.group(1) if path else None)))
+    die(text)
   except OSError as e:
+    _silence_background_logs()
     die(os_error_sentence(e))
   except KeyboardInterrupt:
     die(interrupted, 130)

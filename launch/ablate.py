@@ -89,6 +89,12 @@ def main(argv):
       raise ValueError("--name is required: letters, digits, '_', '-' and '.' only")
     if FLAGS.seeds < 1:
       raise ValueError(f"--seeds must be at least 1, got {FLAGS.seeds}")
+    from agents.configs import MAX_SEED
+    if not 0 <= FLAGS.base_seed <= MAX_SEED - FLAGS.seeds + 1:
+      raise ValueError(f"--base_seed must be in [0, {MAX_SEED - FLAGS.seeds + 1}] for "
+                       f"--seeds={FLAGS.seeds}, got {FLAGS.base_seed}")
+    from agents import specs
+    specs.parse(FLAGS.score_opponent)  # a bad spec: refused before anything runs
     protocol = _common.config_from_flags(ablation.Protocol)
     config_lib.check(protocol)
     if protocol.games % 2:
@@ -105,6 +111,7 @@ def main(argv):
     out_dir = os.path.join(FLAGS.out, FLAGS.name)
     units = ablation.plan(launcher, flagfiles[0], axes, FLAGS.seeds, FLAGS.base_seed, extra,
                           os.path.abspath(os.path.join(FLAGS.workdir_root, FLAGS.name)))
+    ablation.check_units(units, protocol)  # before the first run trains
     num_points = len(ablation.grid_points(axes))
     points = f"{num_points} grid point{'s' if num_points != 1 else ''}"
     how = (f"{points}; {FLAGS.seeds} seeds each, side by side in one program"

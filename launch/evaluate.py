@@ -21,12 +21,14 @@ from launch import _common  # noqa: E402
 
 flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir.")
 flags.DEFINE_integer("num_simulations", None, "Search budget of the agent "
-                     "(default: what it trained with; 0 = raw policy).")
+                     "(default: what it trained with; 0 = raw policy).",
+                     lower_bound=0, upper_bound=1_000_000)
 flags.DEFINE_string("opponent", "random", "An agent spec: random, uct:N (random-rollout UCT, N "
                     "simulations), minimax (tic_tac_toe) or ckpt:PATH[@SIMS].")
-flags.DEFINE_integer("games", 256, "Games to play (even: half with each colour).")
-flags.DEFINE_integer("batch", 128, "Games played at once.")
-flags.DEFINE_integer("seed", 0, "Seed of the match.")
+flags.DEFINE_integer("games", 256, "Games to play (even: half with each colour).",
+                     upper_bound=10_000_000)
+flags.DEFINE_integer("batch", 128, "Games played at once.", upper_bound=1_000_000)
+flags.DEFINE_integer("seed", 0, "Seed of the match.", lower_bound=0, upper_bound=2**31 - 1)
 FLAGS = flags.FLAGS
 
 
@@ -75,4 +77,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=_common.parse_flags)

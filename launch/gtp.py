@@ -24,11 +24,12 @@ from launch import _common  # noqa: E402
 
 flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir of a Go agent.")
 flags.DEFINE_integer("num_simulations", None, "Search budget per move (default: what it "
-                     "trained with; 0 = raw policy).")
+                     "trained with; 0 = raw policy).",
+                     lower_bound=0, upper_bound=1_000_000)
 flags.DEFINE_float("resign_threshold", -0.95, "Resign when the value estimate (in [-1, 1], "
                    "for the side to move) is below this; -1 never resigns.")
 flags.DEFINE_integer("min_moves_before_resign", 20, "Never resign before this many moves.")
-flags.DEFINE_integer("seed", 0, "Seed of the search.")
+flags.DEFINE_integer("seed", 0, "Seed of the search.", lower_bound=0, upper_bound=2**31 - 1)
 flags.DEFINE_string("name", "zerogo", "Name reported to the controller.")
 FLAGS = flags.FLAGS
 
@@ -65,4 +66,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=_common.parse_flags)

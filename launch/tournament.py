@@ -29,7 +29,8 @@ from launch import _common  # noqa: E402
 flags.DEFINE_string("env", None, "Game, e.g. connect_four or go_9x9.")
 flags.DEFINE_list("agents", None, "Comma-separated agent specs: ckpt:PATH[@SIMS], random, "
                   "uct:N, minimax, gtp:COMMAND.")
-flags.DEFINE_integer("games_per_pair", 20, "Games per pairing, colours alternated.")
+flags.DEFINE_integer("games_per_pair", 20, "Games per pairing, colours alternated.",
+                     upper_bound=10_000_000)
 flags.DEFINE_enum("schedule", "round_robin", ["round_robin", "gauntlet"],
                   "round_robin: every pair; gauntlet: the first agent against each other.")
 flags.DEFINE_string("out", None, "Output directory.")
@@ -40,10 +41,16 @@ flags.DEFINE_float("komi", None, "Go only: komi for scoring and engines (default
                    "env's, 9 on 7x7, 7.5 on 9x9).")
 flags.DEFINE_integer("opening_moves", 0, "Random moves that open every game, the same in "
                      "both games of a colour-swapped pair: two deterministic agents "
-                     "otherwise play the same two games over and over.")
-flags.DEFINE_integer("batch", 64, "Games played at once between two JAX agents.")
-flags.DEFINE_integer("bootstrap", 300, "Bootstrap resamples for the Elo intervals.")
-flags.DEFINE_integer("seed", 0, "Seed of the games.")
+                     "otherwise play the same two games over and over.",
+                     upper_bound=10_000)
+flags.DEFINE_integer("batch", 64, "Games played at once between two JAX agents.",
+                     upper_bound=1_000_000)
+flags.DEFINE_integer("bootstrap", 300, "Bootstrap resamples for the Elo intervals.",
+                     upper_bound=1_000_000)
+flags.DEFINE_integer("seed", 0, "Seed of the games.", lower_bound=0, upper_bound=2**31 - 1)
+flags.DEFINE_float("gtp_timeout_s", 60.0, "Seconds an external (gtp:) engine may take to "
+                   "answer one command; an engine that takes longer, or does not speak GTP, "
+                   "ends the tournament with an error naming it.")
 flags.DEFINE_bool("progress", True, "Show a progress bar with ETA.")
 FLAGS = flags.FLAGS
 
@@ -66,6 +73,16 @@ def _validate():
     raise ValueError("--komi is for Go games only")
   if FLAGS.opening_moves < 0:
     raise ValueError(f"--opening_moves must be >= 0, got {FLAGS.opening_moves}")
+  if not (FLAGS.gtp_timeout_s > 0 and FLAGS.gtp_timeout_s < float("inf")):
+    raise ValueError(f"--gtp_timeout_s must be a positive number of seconds, "
+                     f"got {FLAGS.gtp_timeout_s}")
+  import math
+  if FLAGS.komi is not None and not math.isfinite(FLAGS.komi):
+    raise ValueError(f"--komi must be a finite number, got {FLAGS.komi}")
+  if not math.isfinite(FLAGS.anchor_elo):
+    raise ValueError(f"--anchor_elo must be a finite number, got {FLAGS.anchor_elo}")
+  if FLAGS.bootstrap < 1:
+    raise ValueError(f"--bootstrap must be at least 1, got {FLAGS.bootstrap}")
   if FLAGS.games_per_pair < 1 or FLAGS.batch < 2 or FLAGS.batch % 2:
     raise ValueError("--games_per_pair must be >= 1 and --batch even and >= 2")
   anchor = FLAGS.anchor or ("random" if "random" in names else names[0])
@@ -181,7 +198,8 @@ def main(argv):
                                enabled=FLAGS.progress, unit="game")
     try:
       for name in names:  # every agent loads (every engine starts) before the first game
-        tour.players[name] = specs.make_player(parsed[name], env)
+        tour.players[name] = specs.make_player(parsed[name], env,
+                                                 gtp_timeout_s=FLAGS.gtp_timeout_s)
       for index, (a, b) in enumerate(pairs):
         key = jax.random.fold_in(jax.random.PRNGKey(FLAGS.seed), index)
         bar.set_description(f"{a} vs {b}"[:60])
@@ -203,4 +221,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=_common.parse_flags)

@@ -89,6 +89,10 @@ def test_ppo_grid_summary_matches_the_runs_and_resumes(tmp_path):
     (["--score_games=5"], "--score_games must be even"),
     (["--grid=search=gumbel", "--search=puct"], "--search is set by the sweep"),
     (["--backend=slurm"], "backend"),
+    (["--grid=num_simulations=2,2"], "lists 2 twice"),
+    (["--score_opponent=uct:abc"], "uct needs a simulation count"),
+    (["--grid=num_simulations=2,3", "--bogus_flag=1"], "Unknown command line flag 'bogus_flag'"),
+    (["--grid=num_simulations=2,-3"], "--num_simulations must be at least 1"),
 ])
 def test_bad_input_is_one_sentence(tmp_path, args, message):
   proc = run_launcher("ablate.py", "--flagfile=launch/configs/tic_tac_toe.flags", "--name=x",

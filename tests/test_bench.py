@@ -63,6 +63,12 @@ def test_bench_rejects_bad_input_in_one_sentence():
   proc = run_launcher("bench.py", "learner", "--train_batch_size=6", devices=4, check=False)
   assert proc.returncode == 2 and "divisible by the number of devices (4)" in proc.stderr
   assert "Traceback" not in proc.stderr
+  for bench, flag in (("selfplay", "--selfplay_batch_size=0"), ("learner", "--train_batch_size=0"),
+                      ("selfplay", "--num_simulations=-1"), ("ppo", "--num_envs=0"),
+                      ("iteration", "--moves=0")):
+    proc = run_launcher("bench.py", bench, flag, check=False)
+    last = proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode == 2 and last.startswith(f"error: flag {flag}:"), proc.stderr[-2000:]
 
 
 def pytest_approx(x, rel=1e-3):

@@ -238,3 +238,86 @@ def test_a_file_as_workdir_is_one_sentence(tmp_path):
   assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
   assert "is a file, not a directory" in proc.stderr
   assert workdir.read_text() == "not a directory"
+
+
+def _tensorboard_steps(logdir) -> dict:
+  """tag -> steps as TensorBoard shows them: event files in order, each
+  purge marker (a file_version event at step T) hiding earlier steps >= T."""
+  import struct
+  from tensorboardX.proto import event_pb2
+  shown = {}
+  for path in sorted(glob.glob(os.path.join(logdir, "events.out.tfevents.*"))):
+    data = open(path, "rb").read()
+    at = 0
+    while at < len(data):
+      (length,) = struct.unpack("<Q", data[at:at + 8])
+      event = event_pb2.Event.FromString(data[at + 12:at + 12 + length])
+      at += 12 + length + 4
+      if event.file_version and event.step:
+        shown = {tag: [s for s in steps if s < event.step] for tag, steps in shown.items()}
+      for value in event.summary.value:
+        shown.setdefault(value.tag, []).append(event.step)
+  return shown
+
+
+def test_tensorboard_does_not_repeat_steps_after_a_resume(tmp_path):
+  writer = metrics.MetricsWriter(str(tmp_path))
+  for step in range(1, 6):          # a process killed after logging 5 steps
+    writer.write(step, {"loss": 1.0 / step})
+  writer.close()
+  time.sleep(1.1)                   # event files are named by the second
+  writer = metrics.MetricsWriter(str(tmp_path), resume_from=3)  # last checkpoint: 3
+  for step in range(4, 7):
+    writer.write(step, {"loss": 0.5})
+  writer.close()
+  assert _tensorboard_steps(tmp_path / "tensorboard")["loss"] == [1, 2, 3, 4, 5, 6]
+  assert [r["iteration"] for r in metrics.read_jsonl(tmp_path / "metrics.jsonl")] == [
+      1, 2, 3, 4, 5, 6]
+
+
+def test_sigterm_during_startup_and_compilation_exits_0_and_resumes(tmp_path):
+  # The lock file appears before the initial state is built and the first
+  # iteration compiles: SIGTERM there (before the loop's own watch) used to
+  # kill the process with status 143.
+  victim = _launch(tmp_path, "--num_iterations=2", "--checkpoint_every=1")
+  deadline = time.time() + 300
+  while not (tmp_path / ".lock.0").exists() and time.time() < deadline:
+    time.sleep(0.01)
+  victim.send_signal(signal.SIGTERM)
+  assert victim.wait(timeout=300) == 0
+  stderr = victim.stderr.read()
+  assert "Traceback" not in stderr
+  assert "run the same command to continue" in stderr.strip().splitlines()[-1], stderr[-2000:]
+  restarted = _launch(tmp_path, "--num_iterations=2", "--checkpoint_every=1")
+  assert restarted.wait(timeout=300) == 0, restarted.stderr.read()
+  assert [r["iteration"] for r in metrics.read_jsonl(str(tmp_path / "metrics.jsonl"))] == [1, 2]
+
+
+@pytest.mark.slow(seconds=90)
+def test_disk_full_is_one_sentence_keeps_checkpoints_and_resumes(tmp_path):
+  small = tmp_path / "small"
+  small.mkdir()
+  if os.geteuid() != 0:
+    pytest.skip("mounting a small tmpfs needs root")
+  if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(small)],
+                    capture_output=True).returncode != 0:
+    pytest.skip("this machine does not allow mounting a tmpfs")
+  try:
+    workdir = small / "run"
+    tiny = ["--num_channels=4", "--selfplay_batch_size=4", "--train_batch_size=4",
+            "--replay_rows=4", "--num_simulations=2", "--max_num_considered_actions=2"]
+    full = _launch(workdir, "--num_iterations=30", *tiny)
+    assert full.wait(timeout=600) == 2
+    stderr = full.stderr.read()
+    assert "Traceback" not in stderr, stderr[-3000:]
+    assert stderr.strip().splitlines()[-1].startswith("error: No space left on device: "), \
+        stderr[-3000:]
+    kept = checkpoint.Checkpointer(str(workdir / "checkpoints"), read_only=True).all_steps()
+    assert kept, "no checkpoint fitted: make the tmpfs larger"
+    subprocess.run(["mount", "-o", "remount,size=16m", str(small)], check=True)
+    resumed = _launch(workdir, f"--num_iterations={max(kept) + 1}", *tiny)
+    assert resumed.wait(timeout=600) == 0, resumed.stderr.read()[-3000:]
+    logged = [r["iteration"] for r in metrics.read_jsonl(str(workdir / "metrics.jsonl"))]
+    assert logged == list(range(1, max(kept) + 2))
+  finally:
+    subprocess.run(["umount", "-l", str(small)], capture_output=True)

@@ -28,7 +28,12 @@ def test_round_robin_ranks_players_by_strength(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--env=tic_tac_toe", "--agents=random,alphago"], "unknown agent spec 'alphago'"),
-    (["--env=tic_tac_toe", "--agents=random,uct:0"], "positive simulation count"),
+    (["--env=tic_tac_toe", "--agents=random,uct:0"], "simulation count from 1"),
+    (["--env=tic_tac_toe", "--agents=random,uct:99999999999999999999"],
+     "simulation count from 1"),
+    (["--env=tic_tac_toe", "--agents=random,uct:2", "--bootstrap=0"], "--bootstrap"),
+    (["--env=CartPole-v1", "--agents=random,uct:2"], "two-player games"),
+    (["--env=go_9x9", "--agents=random,gtp:cat", "--gtp_timeout_s=5"], "not GTP"),
     (["--env=tic_tac_toe", "--agents=random"], "at least two"),
     (["--env=tic_tac_toe", "--agents=random,gtp:gnugo --mode gtp"], "GTP engines play Go"),
     (["--env=chekers", "--agents=random,uct:2"], "unknown game 'chekers'"),
@@ -43,6 +48,37 @@ def test_tournament_bad_input_is_one_sentence(tmp_path, args, message):
   last = proc.stderr.strip().splitlines()[-1]
   assert last.startswith("error: ") and message in last, proc.stderr[-2000:]
   assert "Traceback" not in proc.stderr
+
+
+SLOW_ENGINE = """
+import sys, time
+for line in sys.stdin:
+  if line.startswith("genmove"):
+    time.sleep(600)
+  sys.stdout.buffer.write(b"= \\xff\\xfe ok\\n\\n")
+  sys.stdout.flush()
+"""
+
+
+def test_gtp_client_times_out_and_decodes_bad_bytes(tmp_path):
+  import sys
+  import time
+  from agents import external
+  engine = tmp_path / "slow.py"
+  engine.write_text(SLOW_ENGINE)
+  client = external.GtpClient(f"{sys.executable} {engine}", timeout_s=1.0)
+  assert client.send("boardsize 9").endswith("ok")  # undecodable bytes replaced
+  started = time.monotonic()
+  with pytest.raises(external.GtpError, match="did not answer 'genmove b' within 1 s"):
+    client.send("genmove b")
+  client.close()
+  assert time.monotonic() - started < 10
+  cat = external.GtpClient("cat", timeout_s=30.0)
+  started = time.monotonic()
+  with pytest.raises(external.GtpError, match="not GTP"):
+    cat.send("boardsize 9")  # an echo is not an answer: refused at once, not at the timeout
+  cat.close()
+  assert time.monotonic() - started < 10
 
 
 def test_play_in_the_terminal_re_asks_bad_input_and_finishes(tmp_path):

@@ -46,6 +46,9 @@ def shape_fields(config_class) -> tuple[str, ...]:
   return tuple(f.name for f in dataclasses.fields(config_class) if f.metadata.get("shape"))
 
 
+MAX_INT = 2**31 - 1
+
+
 def check(config: Any) -> None:
   """Raises ValueError (one sentence naming the flag) for the first field
   outside its documented choices or range, or a float that is NaN or
@@ -61,6 +64,8 @@ def check(config: Any) -> None:
       continue
     if isinstance(value, float) and not math.isfinite(value):
       raise ValueError(f"--{name} must be a finite number, got {value}")
+    if isinstance(value, int) and value > MAX_INT:  # JAX counts in int32
+      raise ValueError(f"--{name} must be at most {MAX_INT}, got {value}")
     low, high = meta["minimum"], meta["maximum"]
     if low is not None and high is not None and not low <= value <= high:
       raise ValueError(f"--{name} must be in [{low:g}, {high:g}], got {value}")

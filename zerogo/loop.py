@@ -136,6 +136,11 @@ def run(trainer, options: RunOptions):
     preempted_at = None
     try:
       with preemption.SigtermWatch() as watch:
+        if watch.poll()[0]:  # SIGTERM during start-up or the initial compilation
+          raise preemption.Preempted(
+              f"SIGTERM before the first {trainer.update_name} of this process: nothing new "
+              f"to save (resumes from {trainer.update_name} {start}); run the same command "
+              "to continue")
         for done in range(start + per_call, last + 1, per_call):
           if clock.out_of_time:  # a resumed run whose budget is already spent
             break

@@ -33,7 +33,9 @@ class MetricsWriter:
       os.replace(path + ".tmp", path)
     self._jsonl = open(path, "a")
     from tensorboardX import SummaryWriter
-    self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
+    # purge_step: TensorBoard hides the events a killed process logged after
+    # `resume_from` (those iterations run again), as metrics.jsonl drops them.
+    self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"), purge_step=resume_from + 1)
 
   def write(self, step: int, scalars: dict) -> None:
     if not self.active:
