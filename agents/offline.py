@@ -108,10 +108,10 @@ def make_step_fn(config: OfflineConfig, network, optimizer):
 
   def one_seed(train, target, key, step, data: Data):
     local = config.batch_size // jax.lax.psum(1, sharding.DATA)
-    metrics = []
     size = data.action.shape[0]
     draw = jax.vmap(lambda key: jax.random.randint(key, (), 0, size))
-    for k in range(config.steps_per_call):
+    def sgd(carry, k):
+      train, target = carry
       index = draw(sharding.global_keys(jax.random.fold_in(key, step + k), local))
       batch = Batch(observation=data.observation[index], action=data.action[index],
                     reward=data.reward[index], next_observation=data.next_observation[index],
@@ -119,6 +119,18 @@ def make_step_fn(config: OfflineConfig, network, optimizer):
                     weight=jnp.ones(local, jnp.float32))
       train, m = learner.sgd_step(train, batch, loss_fn=loss_fn, optimizer=optimizer)
       target = optax.incremental_update(train.params, target, config.target_update)
+      return (train, target), m
+
+    ks = jnp.arange(config.steps_per_call)
+    if networks.resolve_ppo_torso(config.torso, data.observation.shape[1:]) == "mlp":
+      # One scanned step compiles once; K unrolled copies took minutes.
+      (train, target), metrics = jax.lax.scan(sgd, (train, target), ks)
+      return train, target, metrics
+    # Convolutions: straight-line steps (XLA:CPU runs conv gradients in a
+    # loop much slower, see agents/alphazero.py).
+    metrics = []
+    for k in range(config.steps_per_call):
+      (train, target), m = sgd((train, target), k)
       metrics.append(m)
     return train, target, jax.tree.map(lambda *xs: jnp.stack(xs), *metrics)
 
