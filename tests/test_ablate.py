@@ -92,7 +92,7 @@ def test_ppo_grid_summary_matches_the_runs_and_resumes(tmp_path):
     (["--grid=num_simulations=2,2"], "lists 2 twice"),
     (["--score_opponent=uct:abc"], "uct needs a simulation count"),
     (["--grid=num_simulations=2,3", "--bogus_flag=1"], "Unknown command line flag 'bogus_flag'"),
-    (["--grid=num_simulations=2,-3"], "--num_simulations must be at least 1"),
+    (["--grid=num_simulations=16,-3"], "--num_simulations must be at least 1"),
 ])
 def test_bad_input_is_one_sentence(tmp_path, args, message):
   proc = run_launcher("ablate.py", "--flagfile=launch/configs/tic_tac_toe.flags", "--name=x",

@@ -217,9 +217,9 @@ def test_sigterm_saves_at_the_update_boundary_and_resumes_exactly(tmp_path, monk
   straight = loop.run(trainer, loop.RunOptions(workdir=str(tmp_path / "a"), **options))
   polls = []
 
-  def signalled(self):  # SIGTERM "arrives" during update 3
+  def signalled(self):  # SIGTERM "arrives" during update 3 (polled once before update 1)
     polls.append(1)
-    return len(polls) >= 3
+    return len(polls) >= 4
   monkeypatch.setattr(preemption.SigtermWatch, "signalled", signalled)
   with pytest.raises(preemption.Preempted, match="saved at update 3"):
     loop.run(trainer, loop.RunOptions(workdir=str(tmp_path / "b"), **options))
