@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import mctx
 
 import envs
+from agents import search as search_lib
 from agents.configs import SEARCHES
 from zerogo import targets
 from zerogo.networks import MuZeroNet
@@ -88,21 +89,11 @@ def make_search(network: MuZeroNet, *, discount: float, search: str = "gumbel",
       return SearchOutput(action=action.astype(jnp.int32), policy=jax.nn.softmax(logits)[0],
                           root_value=value[0], search_value=value[0])
     root = mctx.RootFnOutput(prior_logits=logits, value=value, embedding=latent)
-    invalid = envs.invalid_actions(legal[None])
-    if search == "gumbel":
-      out = mctx.gumbel_muzero_policy(
-          params, key, root, recurrent_fn, num_simulations=num_simulations,
-          invalid_actions=invalid, max_num_considered_actions=max_num_considered_actions,
-          gumbel_scale=jnp.where(explore, gumbel_scale, 0.0))
-      action = out.action
-    else:
-      out = mctx.muzero_policy(
-          params, key, root, recurrent_fn, num_simulations=num_simulations,
-          invalid_actions=invalid,
-          dirichlet_fraction=jnp.where(explore, dirichlet_fraction, 0.0),
-          dirichlet_alpha=dirichlet_alpha)
-      visits = out.search_tree.summary().visit_counts
-      action = jnp.where(explore, out.action, jnp.argmax(visits, axis=-1))
+    out, action = search_lib.run_policy(
+        params, key, root, recurrent_fn, envs.invalid_actions(legal[None]), explore,
+        search=search, num_simulations=num_simulations,
+        max_num_considered_actions=max_num_considered_actions, gumbel_scale=gumbel_scale,
+        dirichlet_fraction=dirichlet_fraction, dirichlet_alpha=dirichlet_alpha)
     return SearchOutput(action=action[0].astype(jnp.int32), policy=out.action_weights[0],
                         root_value=value[0], search_value=out.search_tree.summary().value[0])
 

@@ -66,6 +66,29 @@ def make_recurrent_fn(env, evaluate: Callable, *, keyed: bool = False) -> Callab
   return recurrent_fn
 
 
+def run_policy(params, key, root: mctx.RootFnOutput, recurrent_fn, invalid, explore, *,
+               search: str, num_simulations: int, max_num_considered_actions: int,
+               gumbel_scale: float, dirichlet_fraction: float, dirichlet_alpha: float):
+  """One mctx search from `root` (a batch of one game): (mctx output, action [1]).
+
+  Gumbel: mctx's choice, with the Gumbel noise only where `explore`; PUCT:
+  a sample with Dirichlet noise where `explore`, else the most-visited
+  action. The real-env search and MuZero's learned-model search share it."""
+  if search == "gumbel":
+    out = mctx.gumbel_muzero_policy(
+        params, key, root, recurrent_fn, num_simulations=num_simulations,
+        invalid_actions=invalid, max_num_considered_actions=max_num_considered_actions,
+        gumbel_scale=jnp.where(explore, gumbel_scale, 0.0))
+    return out, out.action
+  out = mctx.muzero_policy(
+      params, key, root, recurrent_fn, num_simulations=num_simulations,
+      invalid_actions=invalid,
+      dirichlet_fraction=jnp.where(explore, dirichlet_fraction, 0.0),
+      dirichlet_alpha=dirichlet_alpha)
+  return out, jnp.where(explore, out.action,
+                        jnp.argmax(out.search_tree.summary().visit_counts, axis=-1))
+
+
 def make_search(env, network, *, search: str = "gumbel", num_simulations: int,
                 max_num_considered_actions: int = 16, gumbel_scale: float = 1.0,
                 dirichlet_fraction: float = 0.25, dirichlet_alpha: float = 0.3,
@@ -93,22 +116,11 @@ def make_search(env, network, *, search: str = "gumbel", num_simulations: int,
       return SearchOutput(action=action[0].astype(jnp.int32), policy=probs[0],
                           root_value=value[0], search_value=value[0], visits=probs[0])
     root = mctx.RootFnOutput(prior_logits=logits, value=value, embedding=states)
-    invalid = envs.invalid_actions(states.legal_action_mask)
-    if search == "gumbel":
-      out = mctx.gumbel_muzero_policy(
-          params, key, root, recurrent_fn, num_simulations=num_simulations,
-          invalid_actions=invalid,
-          max_num_considered_actions=max_num_considered_actions,
-          gumbel_scale=jnp.where(explore, gumbel_scale, 0.0))
-      action = out.action
-    else:
-      out = mctx.muzero_policy(
-          params, key, root, recurrent_fn, num_simulations=num_simulations,
-          invalid_actions=invalid,
-          dirichlet_fraction=jnp.where(explore, dirichlet_fraction, 0.0),
-          dirichlet_alpha=dirichlet_alpha)
-      action = jnp.where(explore, out.action, jnp.argmax(
-          out.search_tree.summary().visit_counts, axis=-1))
+    out, action = run_policy(
+        params, key, root, recurrent_fn, envs.invalid_actions(states.legal_action_mask),
+        explore, search=search, num_simulations=num_simulations,
+        max_num_considered_actions=max_num_considered_actions, gumbel_scale=gumbel_scale,
+        dirichlet_fraction=dirichlet_fraction, dirichlet_alpha=dirichlet_alpha)
     summary = out.search_tree.summary()
     visits = summary.visit_counts[0].astype(jnp.float32)
     return SearchOutput(action=action[0].astype(jnp.int32),
