@@ -179,11 +179,10 @@ def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
       opening = jax.vmap(lambda k, e: jax.random.randint(
           jax.random.fold_in(k, e), (), 0, config.random_opening_moves + 1))(
               sharding.global_keys(opening_key, num_local), actor.episode)
-      random_move = jax.vmap(lambda k, legal: jax.random.categorical(
-          jax.random.fold_in(k, 1), jnp.where(legal, 0.0, -jnp.inf)))(
-              keys[:, 0], states.legal_action_mask)
+      random_move = jax.vmap(lambda k, legal: envs.random_legal_action(
+          jax.random.fold_in(k, 1), legal))(keys[:, 0], states.legal_action_mask)
       in_opening = actor.moves < opening
-      action = jnp.where(in_opening, random_move, action).astype(jnp.int32)
+      action = jnp.where(in_opening, random_move, action)
       episode = jnp.where(in_opening, -1, episode)
     buffer = replay.add(actor.replay, jax.vmap(env.observe)(states), out.policy,
                         states.current_player, episode, out.search_value)

@@ -24,15 +24,11 @@ def _uniform_logits(legal_mask):
   return envs.mask_illegal(jnp.zeros(legal_mask.shape), legal_mask)
 
 
-def _random_legal(key, legal_mask):
-  return jax.random.categorical(key, _uniform_logits(legal_mask)).astype(jnp.int32)
-
-
 def random_agent(env) -> Agent:
   def apply(params, states, key):
     del params
     keys = jax.random.split(key, states.legal_action_mask.shape[0])
-    return jax.vmap(_random_legal)(keys, states.legal_action_mask)
+    return jax.vmap(envs.random_legal_action)(keys, states.legal_action_mask)
 
   def analyse(params, states, key):
     legal = states.legal_action_mask.astype(jnp.float32)
@@ -54,7 +50,7 @@ def _rollout_value(env, state, key):
   def play(carry):
     s, k, total = carry
     k, action_key, step_key = jax.random.split(k, 3)
-    s = env.step(s, _random_legal(action_key, s.legal_action_mask), step_key)
+    s = env.step(s, envs.random_legal_action(action_key, s.legal_action_mask), step_key)
     return s, k, total + s.rewards[player]
 
   _, _, total = jax.lax.while_loop(not_done, play, (state, key, jnp.float32(0.0)))

@@ -21,6 +21,12 @@ def mask_illegal(logits: jax.Array, legal_action_mask: jax.Array) -> jax.Array:
   return jnp.where(legal_action_mask, logits, jnp.finfo(logits.dtype).min)
 
 
+def random_legal_action(key: jax.Array, legal_action_mask: jax.Array) -> jax.Array:
+  """A uniformly random legal action (int32) of one position."""
+  logits = mask_illegal(jnp.zeros(legal_action_mask.shape), legal_action_mask)
+  return jax.random.categorical(key, logits).astype(jnp.int32)
+
+
 def is_masked(logits: jax.Array) -> jax.Array:
   """True where `mask_illegal` ruled an action out."""
   return logits <= jnp.finfo(logits.dtype).min / 2

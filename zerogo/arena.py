@@ -50,9 +50,8 @@ def max_game_length(env) -> int:
 def opening_move(key: jax.Array, pair: jax.Array, ply: jax.Array, legal_mask: jax.Array):
   """The uniformly random move at `ply` of the opening shared by the two
   games of colour-swapped pair `pair` (same key, same position, same move)."""
-  k = jax.random.fold_in(jax.random.fold_in(key, pair), ply)
-  return jax.random.categorical(k, envs.mask_illegal(jnp.zeros(legal_mask.shape),
-                                                    legal_mask)).astype(jnp.int32)
+  return envs.random_legal_action(jax.random.fold_in(jax.random.fold_in(key, pair), ply),
+                                  legal_mask)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 5, 7))
