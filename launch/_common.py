@@ -264,6 +264,10 @@ def os_error_sentence(e: OSError) -> str:
   full or unwritable output is the user's to fix, not a traceback."""
   what = e.strerror or type(e).__name__
   where = e.filename or ""
+  if not where and e.errno == 28 and "workdir" in flags.FLAGS and flags.FLAGS.workdir:
+    # A write into an open file (metrics, a flush) names no path: the run's
+    # outputs all live in its workdir, so that is where space must be freed.
+    where = flags.FLAGS.workdir
   hint = {28: "; free some space and run the same command again (the last complete "
               "checkpoint is kept)",
           13: "; choose a directory you can write to",
@@ -281,6 +285,40 @@ def _silence_background_logs() -> None:
   py_logging.disable(py_logging.CRITICAL)
 
 
+def _quiet_closed_event_loop() -> None:
+  """tensorstore completes orbax's pending writes from its own threads and
+  calls `loop.call_soon_threadsafe` on an event loop orbax has already closed
+  once a save failed (a full disk); each such RuntimeError is reported as
+  unraisable, a bare traceback after or before our one sentence. It says
+  nothing the sentence does not (the save failed), so the hooks drop exactly
+  that error and pass every other one on."""
+  def closed_loop(value) -> bool:
+    return isinstance(value, RuntimeError) and str(value) == "Event loop is closed"
+  previous_unraisable, previous_except = sys.unraisablehook, sys.excepthook
+
+  def unraisable(info):
+    if not closed_loop(info.exc_value):
+      previous_unraisable(info)
+
+  def excepthook(kind, value, tb):
+    if not closed_loop(value):
+      previous_except(kind, value, tb)
+  sys.unraisablehook, sys.excepthook = unraisable, excepthook
+
+
+def _die_now(message: str, status: int = 2) -> None:
+  """die() for the error paths where orbax's background threads may still be
+  running (a failed asynchronous save): at interpreter shutdown they print
+  'Event loop is closed' tracebacks through no logger, after our one
+  sentence. Everything the run finished saving is already on disk (a
+  checkpoint is committed by its atomic rename; metrics are flushed per
+  row), so the process ends here, without running those threads' exits."""
+  print(f"error: {message}", file=sys.stderr)
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os._exit(status)
+
+
 def run_guarded(main_fn, more_errors: tuple = (), *,
                 interrupted: str = "interrupted") -> None:
   """Runs main_fn; a bad-input error (ValueError, CheckpointError,
@@ -290,6 +328,7 @@ def run_guarded(main_fn, more_errors: tuple = (), *,
   from zerogo.checkpoint import CheckpointError
   from zerogo.distributed import DistributedError
   from zerogo.preemption import Preempted
+  _quiet_closed_event_loop()
   try:
     main_fn()
   except Preempted as e:  # saved; the same command continues: not a failure
@@ -301,11 +340,11 @@ def run_guarded(main_fn, more_errors: tuple = (), *,
     if "No space left on device" in text:  # tensorstore's ENOSPC, as a ValueError
       import re
       path = re.search(r'(?:writing local file|Failed writing:) "([^"]+)"', text)
-      die(os_error_sentence(OSError(28, "No space left on device",
-                                    path.group(1) if path else None)))
+      _die_now(os_error_sentence(OSError(28, "No space left on device",
+                                         path.group(1) if path else None)))
     die(text)
   except OSError as e:
     _silence_background_logs()
-    die(os_error_sentence(e))
+    _die_now(os_error_sentence(e))
   except KeyboardInterrupt:
     die(interrupted, 130)
