@@ -23,7 +23,7 @@ import optax
 import envs
 from agents import evaluation, loading, players, search as search_lib
 from agents.configs import AlphaZeroConfig  # noqa: F401  (re-exported)
-from envs import symmetry
+from envs import go, symmetry
 from zerogo import checkpoint, config as config_lib, learner, networks, replay, sharding
 from zerogo import trainer as trainer_lib
 from zerogo.agent import Agent
@@ -51,10 +51,15 @@ def validate(config: AlphaZeroConfig, num_devices: int) -> None:
         f"--fast_simulations={config.fast_simulations} must be less than "
         f"--num_simulations={config.num_simulations} (it is the cheap search of "
         f"playout cap randomization)")
+  if config.ownership_head and not (config.env_id.startswith("go_") and config.torso == "conv"):
+    raise ValueError(
+        f"--ownership_head needs Go and --torso=conv (it predicts every point's final "
+        f"owner); {config.env_id!r} with --torso={config.torso} has no such target")
 
 
 # The fields that fix the network's shapes, which --init_from must share.
-NETWORK_FIELDS = ("env_id", "num_channels", "num_blocks", "torso", "global_pool", "reply_head")
+NETWORK_FIELDS = ("env_id", "num_channels", "num_blocks", "torso", "global_pool", "reply_head",
+                  "ownership_head")
 
 
 def init_from_spec(config: AlphaZeroConfig) -> dict:
@@ -89,7 +94,8 @@ def make_network(config: AlphaZeroConfig, env) -> networks.AlphaZeroNet:
   return networks.make_network(env.num_actions, num_channels=config.num_channels,
                                num_blocks=config.num_blocks, torso=config.torso,
                                bf16=config.bf16, global_pool=config.global_pool,
-                               reply_head=config.reply_head)
+                               reply_head=config.reply_head,
+                               ownership_head=config.ownership_head)
 
 
 def make_optimizer(config: AlphaZeroConfig) -> optax.GradientTransformation:
@@ -108,7 +114,8 @@ def init_run_state(config: AlphaZeroConfig, env, network, optimizer,
   slots = config.selfplay_batch_size
   env_state = jax.vmap(env.init)(jax.random.split(env_key, slots))
   buffer = replay.init(slots, config.replay_rows, env.observation_shape,
-                       env_state.observation.dtype, env.num_actions)
+                       env_state.observation.dtype, env.num_actions,
+                       ownership_points=env.num_actions - 1 if config.ownership_head else 0)
   actor = ActorState(env_state=env_state, episode=jnp.zeros(slots, jnp.int32),
                      moves=jnp.zeros(slots, jnp.int32), replay=buffer)
   return RunState(train=learner.init_train_state(params, optimizer), actor=actor,
@@ -138,8 +145,32 @@ def make_loss_fn(config: AlphaZeroConfig, network) -> Any:
       reply_logits = sown["intermediates"]["reply"][0]
       metrics["reply_loss"] = optax.softmax_cross_entropy(reply_logits, batch.reply_policy)
       loss = loss + config.reply_loss_weight * metrics["reply_loss"]
+    if config.ownership_head:
+      owner_logits = sown["intermediates"]["ownership"][0]
+      metrics["ownership_loss"] = optax.sigmoid_binary_cross_entropy(
+          owner_logits, (1.0 + batch.ownership) / 2).mean(-1)
+      metrics["score_loss"] = jnp.square(sown["intermediates"]["score"][0] - batch.score)
+      loss = (loss + config.ownership_loss_weight * metrics["ownership_loss"]
+              + config.score_loss_weight * metrics["score_loss"])
     return loss, metrics
   return loss_fn
+
+
+def augment_batch(env_id: str, keys, batch: replay.Batch) -> replay.Batch:
+  """A random board symmetry per example (keys: [N]), applied to the
+  observation and to every per-point target with it: the search policy, the
+  opponent's reply and (Go) the final ownership, which rides along as one
+  more [A] column with a zero for the pass."""
+  columns = [batch.policy, batch.reply_policy]
+  if batch.ownership is not None:
+    columns.append(jnp.pad(batch.ownership, ((0, 0), (0, 1))))
+  observation, moved = symmetry.augment(env_id, keys, batch.observation,
+                                        jnp.stack(columns, axis=-1))
+  batch = batch.replace(observation=observation, policy=moved[..., 0],
+                        reply_policy=moved[..., 1])
+  if batch.ownership is not None:
+    batch = batch.replace(ownership=moved[:, :-1, 2])
+  return batch
 
 
 def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
@@ -186,8 +217,13 @@ def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
       episode = jnp.where(in_opening, -1, episode)
     buffer = replay.add(actor.replay, jax.vmap(env.observe)(states), out.policy,
                         states.current_player, episode, out.search_value)
-    states, info = jax.vmap(game.step)(states, action, keys[:, 1])
-    buffer = replay.backfill(buffer, info.done, info.rewards, actor.episode)
+    states, info, final = jax.vmap(game.step_with_final)(states, action, keys[:, 1])
+    if config.ownership_head:
+      ownership, score = jax.vmap(lambda s: go.final_targets(s, env.komi))(final)
+      buffer = replay.backfill(buffer, info.done, info.rewards, actor.episode,
+                               ownership, score)
+    else:
+      buffer = replay.backfill(buffer, info.done, info.rewards, actor.episode)
     moves = actor.moves + 1
     stats = {"games_finished": info.done.sum(),
              "finished_game_moves": jnp.where(info.done, moves, 0).sum(),
@@ -217,11 +253,7 @@ def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
         per_slot = config.samples_per_slot
         example_keys = jax.vmap(lambda k: jax.random.split(
             jax.random.fold_in(k, 1), per_slot))(slot_keys).reshape(-1)
-        observation, policies = symmetry.augment(
-            config.env_id, example_keys, batch.observation,
-            jnp.stack([batch.policy, batch.reply_policy], axis=-1))
-        batch = batch.replace(observation=observation, policy=policies[..., 0],
-                              reply_policy=policies[..., 1])
+        batch = augment_batch(config.env_id, example_keys, batch)
       return learner.sgd_step(train, batch, loss_fn=loss_fn, optimizer=optimizer)
 
     # Convolutions: a Python loop, not lax.scan: XLA:CPU runs convolution

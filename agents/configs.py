@@ -88,6 +88,14 @@ class AlphaZeroConfig:
       shape=True)
   reply_loss_weight: float = field(0.15, "Weight of the opponent-reply loss (with "
                                    "--reply_head).", minimum=0)
+  ownership_head: bool = field(
+      False, "Go, conv torso: KataGo's auxiliary heads, trained on every finished game's "
+      "final ownership of each point (weight --ownership_loss_weight) and its score "
+      "margin (weight --score_loss_weight); unused in play.", shape=True)
+  ownership_loss_weight: float = field(1.5, "Weight of the ownership loss (mean binary "
+                                       "cross-entropy over the points).", minimum=0)
+  score_loss_weight: float = field(0.5, "Weight of the score loss (squared error of the "
+                                   "margin over the number of points).", minimum=0)
   bf16: bool = field(False, "bfloat16 activations; auto = on for GPU/TPU, off on CPU.",
                      auto=True)
   # Learning.

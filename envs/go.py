@@ -157,3 +157,44 @@ def render(board: np.ndarray, last: int | None = None) -> str:
     lines.append(f"{size - r:2d}{row}{size - r}")
   lines.append(letters)
   return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# Final-position targets for KataGo's auxiliary heads (ownership, score), in
+# JAX: self-play computes them on device when a game ends.
+
+def area_ownership(stones, size: int):
+  """Owner of every point under area scoring, in JAX: stones [size * size]
+  (1 black, -1 white, 0 empty) -> [size * size] float32, 1 black, -1 white,
+  0 for an empty point whose region touches both colours or none. The sum
+  is black's area minus white's: `area_score` without komi."""
+  import jax
+  import jax.numpy as jnp
+  board = jnp.asarray(stones).reshape(size, size)
+  empty = board == EMPTY
+
+  def reach(colour):
+    start = board == colour
+
+    def grow(_, r):  # one step of flood fill through empty points
+      p = jnp.pad(r, 1)
+      near = r | p[:-2, 1:-1] | p[2:, 1:-1] | p[1:-1, :-2] | p[1:-1, 2:]
+      return start | (near & empty)
+    # A region of k empty points is filled within k steps.
+    return jax.lax.fori_loop(0, size * size, grow, start)
+
+  black, white = reach(BLACK), reach(WHITE)
+  owner = jnp.where(empty, black.astype(jnp.float32) - white.astype(jnp.float32),
+                    board.astype(jnp.float32))
+  return owner.reshape(-1)
+
+
+def final_targets(state, komi: float):
+  """(ownership [P], score []) of one finished pgx Go state, both from
+  player 0's side (pgx's player ids, as its rewards): 1 where player 0 owns
+  the point, and player 0's area minus the opponent's, komi counted."""
+  import jax.numpy as jnp
+  size = int(round(state._x.board.shape[-1] ** 0.5))
+  owner_black = area_ownership(jnp.sign(state._x.board), size)
+  side = jnp.where(state._player_order[0] == 0, 1.0, -1.0)
+  return owner_black * side, (owner_black.sum() - komi) * side

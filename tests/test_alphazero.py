@@ -282,3 +282,50 @@ def test_play_budget_is_the_agents_default(tmp_path):
   assert agents.load_agent(str(tmp_path / "a")).num_simulations == 4
   assert agents.load_agent(str(tmp_path / "b")).num_simulations == 32
   assert agents.load_agent(str(tmp_path / "b"), num_simulations=2).num_simulations == 2
+
+
+@pytest.mark.slow(seconds=60)
+def test_ownership_head_trains_on_consistent_final_position_targets(tiny_config):
+  config = dataclasses.replace(tiny_config, env_id="go_5x5", ownership_head=True,
+                               unroll_length=16, replay_rows=16, num_simulations=2,
+                               max_num_considered_actions=2)
+  alphazero.validate(config, num_devices=1)
+  buf, metrics = _replay_after(config, iterations=3)
+  assert float(metrics["ownership_loss"][0]) > 0 and float(metrics["score_loss"][0]) > 0
+  done = np.asarray(buf.has_target)
+  assert done.sum() > 0, "no game finished: make the unroll longer"
+  score, value = np.asarray(buf.score)[done], np.asarray(buf.value)[done]
+  ownership = np.asarray(buf.ownership, float)[done]
+  # From the mover's side: the margin (komi counted) wins the game exactly
+  # when it is positive (pgx gives an exact tie to white)...
+  assert ((score > 0) == (value > 0)).all()
+  # ...and it is the owned points minus komi, from the same side.
+  komi = envs.make("go_5x5").komi
+  np.testing.assert_allclose(np.abs(score * 25 - ownership.sum(-1)), komi, atol=1e-4)
+  # Games without the head keep the checkpoint layout they always had.
+  plain = dataclasses.replace(config, ownership_head=False)
+  az = alphazero.AlphaZero(plain, mesh=one_device_mesh())
+  state = alphazero.init_run_state(plain, az.env, az.network, az.optimizer)
+  assert state.actor.replay.ownership is None and state.actor.replay.score is None
+
+
+def test_ownership_moves_with_the_board_under_augmentation():
+  # An ownership target equal to the first observation plane must stay
+  # equal to it under every one of the 8 symmetries.
+  n, size = 64, 5
+  observation = jax.random.bernoulli(jax.random.PRNGKey(0), 0.5, (n, size, size, 3))
+  ownership = observation[..., 0].reshape(n, -1).astype(jnp.float32)
+  policy = jax.nn.one_hot(jnp.arange(n) % (size * size + 1), size * size + 1)
+  batch = replay.Batch(observation=observation, policy=policy, value=jnp.zeros(n),
+                       search_value=jnp.zeros(n), weight=jnp.ones(n), reply_policy=policy,
+                       ownership=ownership, score=jnp.zeros(n))
+  out = alphazero.augment_batch("go_5x5", jax.random.split(jax.random.PRNGKey(1), n), batch)
+  np.testing.assert_array_equal(out.ownership, out.observation[..., 0].reshape(n, -1))
+  assert not np.array_equal(out.observation, observation)  # some examples did move
+  # The pass (last action) never moves.
+  np.testing.assert_array_equal(out.policy[:, -1], policy[:, -1])
+
+
+def test_ownership_head_needs_go_and_the_conv_torso(tiny_config):
+  with pytest.raises(ValueError, match="--ownership_head needs Go"):
+    alphazero.validate(dataclasses.replace(tiny_config, ownership_head=True), num_devices=1)

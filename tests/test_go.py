@@ -271,3 +271,39 @@ def test_gtp_engine_and_gnugo_play_7x7(tmp_path):
   for game in games:
     parsed = sgfmill.sgf.Sgf_game.from_bytes(open(out / game["sgf"]).read().encode())
     assert parsed.get_size() == 7 and parsed.get_komi() == 9.0
+
+
+def test_area_ownership_sums_to_the_area_score_on_finished_random_games():
+  # The ownership head's target, computed on device, must count exactly as
+  # the host scorer does (which agrees with pgx's results, above).
+  env = go.make("go_7x7")
+  n = 12
+
+  @jax.jit
+  def play(key):
+    states = jax.vmap(env.init)(jax.random.split(key, n))
+    def move(s, k):
+      a = baselines.random_agent(env).apply((), s, k)
+      return jax.vmap(env.step)(s, a, jax.random.split(k, n)), None
+    s, _ = jax.lax.scan(move, states, jax.random.split(key, env.max_game_length))
+    return s, jax.vmap(lambda st: go.final_targets(st, env.komi))(s)
+
+  finals, (ownership, score) = jax.device_get(play(jax.random.PRNGKey(1)))
+  for i in range(n):
+    state = jax.tree.map(lambda x: x[i], finals)
+    black_is_0 = go.black_player(state) == 0
+    area = go.area_score(go.stones(state), env.komi)
+    assert float(score[i]) == pytest.approx(area if black_is_0 else -area)
+    owner_black = ownership[i] * (1 if black_is_0 else -1)
+    stones = go.stones(state).reshape(-1)
+    assert (owner_black[stones != 0] == stones[stones != 0]).all()   # stones own their point
+    assert set(np.unique(owner_black)) <= {-1.0, 0.0, 1.0}
+
+
+def test_area_ownership_of_a_hand_made_position():
+  # . X . | (0, 0) and (2, 0) touch only X: X's; (0, 2) touches X and O:
+  # X X O | nobody's; every stone owns its point.
+  # . X O |
+  stones = np.array([[0, 1, 0], [1, 1, -1], [0, 1, -1]]).reshape(-1)
+  owner = np.asarray(go.area_ownership(jnp.asarray(stones), 3)).reshape(3, 3)
+  np.testing.assert_array_equal(owner, [[1, 1, 0], [1, 1, -1], [1, 1, -1]])

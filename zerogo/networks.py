@@ -63,6 +63,11 @@ class AlphaZeroNet(nn.Module):
   `__call__` but sown as `intermediates/reply` (apply with
   `mutable="intermediates"` to read it), so players and search never pay
   for it: unused, XLA drops it.
+  ownership_head: KataGo's auxiliary targets on the conv tower, sown the
+  same way: `intermediates/ownership` [B, H * W] logits of each point ending
+  as the mover's (a 1x1 conv of the tower's features), and
+  `intermediates/score` [B] the final score margin over the number of
+  points (from the board-averaged features).
   """
   num_actions: int
   num_channels: int = 64
@@ -71,6 +76,7 @@ class AlphaZeroNet(nn.Module):
   dtype: jnp.dtype = jnp.float32
   global_pool: bool = False
   reply_head: bool = False
+  ownership_head: bool = False
 
   @nn.compact
   def __call__(self, observation: chex.Array):
@@ -109,16 +115,25 @@ class AlphaZeroNet(nn.Module):
     if self.reply_head:  # created last: the other layers keep their names
       self.sow("intermediates", "reply",
                nn.Dense(self.num_actions, dtype=self.dtype)(reply).astype(jnp.float32))
+    if self.ownership_head:  # after every other layer, for the same reason
+      if observation.ndim != 4 or self.torso != "conv":
+        raise ValueError("the ownership head needs a board observation and the conv torso")
+      owner = nn.Conv(1, (1, 1), dtype=self.dtype)(x).reshape(x.shape[0], -1)
+      pooled = nn.relu(nn.Dense(self.num_channels, dtype=self.dtype)(x.mean(axis=(1, 2))))
+      score = nn.Dense(1, dtype=self.dtype)(pooled)[:, 0]
+      self.sow("intermediates", "ownership", owner.astype(jnp.float32))
+      self.sow("intermediates", "score", score.astype(jnp.float32))
     return logits.astype(jnp.float32), value.astype(jnp.float32)
 
 
 def make_network(num_actions: int, *, num_channels: int, num_blocks: int,
                  torso: str = "conv", bf16: bool = False, global_pool: bool = False,
-                 reply_head: bool = False) -> AlphaZeroNet:
+                 reply_head: bool = False, ownership_head: bool = False) -> AlphaZeroNet:
   return AlphaZeroNet(num_actions=num_actions, num_channels=num_channels,
                       num_blocks=num_blocks, torso=torso,
                       dtype=jnp.bfloat16 if bf16 else jnp.float32,
-                      global_pool=global_pool, reply_head=reply_head)
+                      global_pool=global_pool, reply_head=reply_head,
+                      ownership_head=ownership_head)
 
 
 def init_params(network: AlphaZeroNet, observation_shape, key: jax.Array):

@@ -30,6 +30,11 @@ class ReplayBuffer:
   search_value: [B, T] float32 the search's root value, from `to_play`'s side.
   has_target: [B, T] bool.
   cursor: [B] int32 next row to write (equal across slots).
+  ownership: [B, T, P] int8 final owner of every point from `to_play`'s side
+    (1 own, -1 the opponent's, 0 neither; Go's auxiliary targets, valid with
+    the value); score: [B, T] float32 the final score margin from `to_play`'s
+    side over the number of points. Both None unless the run trains those
+    heads (a run without them keeps the checkpoint layout it always had).
   """
   observation: chex.Array
   policy: chex.Array
@@ -39,6 +44,8 @@ class ReplayBuffer:
   search_value: chex.Array
   has_target: chex.Array
   cursor: chex.Array
+  ownership: chex.Array | None = None
+  score: chex.Array | None = None
 
 
 @chex.dataclass(frozen=True)
@@ -47,18 +54,26 @@ class Batch:
   search_value: [N] root search value; weight: [N]; reply_policy: [N, A] the
   search policy at the next position of the same game (the opponent's
   reply), all zeros where that position is not in the ring (the game's last
-  position, or the newest row)."""
+  position, or the newest row); ownership: [N, P] float32 and score: [N]
+  where the buffer has them (else None)."""
   observation: chex.Array
   policy: chex.Array
   value: chex.Array
   search_value: chex.Array
   weight: chex.Array
   reply_policy: chex.Array
+  ownership: chex.Array | None = None
+  score: chex.Array | None = None
 
 
 def init(num_slots: int, rows: int, observation_shape, observation_dtype,
-         num_actions: int) -> ReplayBuffer:
+         num_actions: int, ownership_points: int = 0) -> ReplayBuffer:
+  """ownership_points > 0 adds the ownership and score columns."""
   shape = (num_slots, rows)
+  extra = {}
+  if ownership_points:
+    extra = dict(ownership=jnp.zeros(shape + (ownership_points,), jnp.int8),
+                 score=jnp.zeros(shape, jnp.float32))
   return ReplayBuffer(
       observation=jnp.zeros(shape + tuple(observation_shape), observation_dtype),
       policy=jnp.zeros(shape + (num_actions,), jnp.float32),
@@ -67,7 +82,7 @@ def init(num_slots: int, rows: int, observation_shape, observation_dtype,
       value=jnp.zeros(shape, jnp.float32),
       search_value=jnp.zeros(shape, jnp.float32),
       has_target=jnp.zeros(shape, bool),
-      cursor=jnp.zeros((num_slots,), jnp.int32))
+      cursor=jnp.zeros((num_slots,), jnp.int32), **extra)
 
 
 def add(buffer: ReplayBuffer, observation, policy, to_play, episode,
@@ -86,16 +101,27 @@ def add(buffer: ReplayBuffer, observation, policy, to_play, episode,
       cursor=(buffer.cursor + 1) % buffer.episode.shape[1])
 
 
-def backfill(buffer: ReplayBuffer, done, rewards, episode) -> ReplayBuffer:
+def backfill(buffer: ReplayBuffer, done, rewards, episode, ownership=None,
+             score=None) -> ReplayBuffer:
   """Gives every stored row of each just-finished game its value target.
 
   done: [B] the slot's game ended; rewards: [B, num_players] its final
   rewards; episode: [B] the episode number of the game that ended.
+  ownership: [B, P] and score: [B], from player 0's side (two-player
+  games: player 1 sees their negation), for buffers that keep them.
   """
   finished = done[:, None] & (buffer.episode == episode[:, None])
   result = jnp.take_along_axis(rewards.astype(jnp.float32), buffer.to_play, axis=1)
-  return buffer.replace(value=jnp.where(finished, result, buffer.value),
-                        has_target=buffer.has_target | finished)
+  buffer = buffer.replace(value=jnp.where(finished, result, buffer.value),
+                          has_target=buffer.has_target | finished)
+  if buffer.ownership is None:
+    return buffer
+  side = jnp.where(buffer.to_play == 0, 1.0, -1.0)  # [B, T]
+  points = ownership.shape[-1]
+  own = (ownership[:, None, :] * side[..., None]).astype(jnp.int8)
+  return buffer.replace(
+      ownership=jnp.where(finished[..., None], own, buffer.ownership),
+      score=jnp.where(finished, score[:, None] * side / points, buffer.score))
 
 
 def sample(buffer: ReplayBuffer, slot_keys, per_slot: int) -> Batch:
@@ -118,7 +144,10 @@ def sample(buffer: ReplayBuffer, slot_keys, per_slot: int) -> Batch:
                search_value=flat(take(buffer.search_value)),
                weight=flat(take(buffer.has_target)).astype(jnp.float32),
                reply_policy=flat(jnp.where(has_reply[..., None],
-                                           take(buffer.policy, following), 0.0)))
+                                           take(buffer.policy, following), 0.0)),
+               ownership=(None if buffer.ownership is None
+                          else flat(take(buffer.ownership)).astype(jnp.float32)),
+               score=None if buffer.score is None else flat(take(buffer.score)))
 
 
 def fill_fraction(buffer: ReplayBuffer) -> jax.Array:
