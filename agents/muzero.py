@@ -247,22 +247,17 @@ class MuZero(trainer_lib.ShardedTrainer):
   updates_per_step = 1
 
   def __init__(self, config: MuZeroConfig, mesh=None):
-    self.mesh = mesh if mesh is not None else sharding.make_mesh()
-    validate(config, self.mesh.size)
-    self.config = config
-    self.num_updates = config.num_iterations
+    self.bind(config, mesh, validate, config.num_iterations)
     self.progress_per_update = config.steps_per_iteration
     self.env = make_env(config)
     self.network = make_network(config, self.env)
     self.optimizer = make_optimizer(config)
     body = make_iteration_fn(config, self.env, self.network, self.optimizer)
 
-    def one_iteration(state):  # metrics get the contract's leading update axis
-      state, metrics = body(state)
-      return state, jax.tree.map(lambda x: x[None], metrics)
 
     self.state_specs = run_state_specs()
-    self.step = trainer_lib.CompiledStep(one_iteration, self.mesh, self.state_specs,
+    self.step = trainer_lib.CompiledStep(trainer_lib.one_update(body), self.mesh,
+                                         self.state_specs,
                                          name="MuZero iteration")
 
   def initial_state(self, key: jax.Array | None) -> RunState:

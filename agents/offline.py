@@ -159,10 +159,7 @@ class Offline(trainer_lib.ShardedTrainer):
   progress_per_update = 1
 
   def __init__(self, config: OfflineConfig, mesh=None):
-    self.mesh = mesh if mesh is not None else sharding.make_mesh()
-    validate(config, self.mesh.size)
-    self.config = config
-    self.num_updates = config.num_steps
+    self.bind(config, mesh, validate, config.num_steps)
     self.updates_per_step = config.steps_per_call
     self.env = make_env(config)
     self.network = ppo.make_network(config, self.env)

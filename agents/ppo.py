@@ -481,12 +481,9 @@ class PPO(trainer_lib.ShardedTrainer):
   progress_unit = "step"
 
   def __init__(self, config: PPOConfig, mesh=None, updates_per_step: int = 1):
-    self.mesh = mesh if mesh is not None else sharding.make_mesh()
-    validate(config, self.mesh.size)
+    self.bind(config, mesh, validate, config.num_updates)
     if updates_per_step < 1:
       raise ValueError(f"--updates_per_call must be at least 1, got {updates_per_step}")
-    self.config = config
-    self.num_updates = config.num_updates
     self.progress_per_update = config.steps_per_update
     self.env = make_env(config)
     self.network = make_network(config, self.env)

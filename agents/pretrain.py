@@ -230,10 +230,7 @@ class Pretrain(trainer_lib.ShardedTrainer):
   progress_per_update = 1
 
   def __init__(self, config: PretrainConfig, mesh=None):
-    self.mesh = mesh if mesh is not None else sharding.make_mesh()
-    validate(config, self.mesh.size)
-    self.config = config
-    self.num_updates = config.num_steps
+    self.bind(config, mesh, validate, config.num_steps)
     self.updates_per_step = config.steps_per_call
     self.env = envs.make(config.env_id)
     self.az_config = alphazero_config(config)

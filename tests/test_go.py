@@ -34,10 +34,9 @@ def test_coordinates_round_trip_on_every_point():
       go.vertex_to_action(bad, 9)
 
 
-def test_area_score_agrees_with_pgx_on_finished_random_games():
-  env = envs.make("go_9x9")
-  n = 16
-
+def _random_games(env, n, key, final_fn=lambda state: ()):
+  """n random games played to the end: (final states, summed rewards [n, 2],
+  final_fn of each final state)."""
   @jax.jit
   def play(key):
     states = jax.vmap(env.init)(jax.random.split(key, n))
@@ -48,9 +47,14 @@ def test_area_score_agrees_with_pgx_on_finished_random_games():
       return (s, total + s.rewards), None  # pgx zeroes rewards after the end
     (s, total), _ = jax.lax.scan(move, (states, jnp.zeros((n, 2))),
                                  jax.random.split(key, env.max_game_length))
-    return s, total
+    return s, total, jax.vmap(final_fn)(s)
+  return jax.device_get(play(key))
 
-  finals, totals = jax.device_get(play(jax.random.PRNGKey(0)))
+
+def test_area_score_agrees_with_pgx_on_finished_random_games():
+  env = envs.make("go_9x9")
+  n = 16
+  finals, totals, _ = _random_games(env, n, jax.random.PRNGKey(0))
   assert finals.terminated.all()
   checked = 0
   for i in range(n):
@@ -278,17 +282,8 @@ def test_area_ownership_sums_to_the_area_score_on_finished_random_games():
   # the host scorer does (which agrees with pgx's results, above).
   env = go.make("go_7x7")
   n = 12
-
-  @jax.jit
-  def play(key):
-    states = jax.vmap(env.init)(jax.random.split(key, n))
-    def move(s, k):
-      a = baselines.random_agent(env).apply((), s, k)
-      return jax.vmap(env.step)(s, a, jax.random.split(k, n)), None
-    s, _ = jax.lax.scan(move, states, jax.random.split(key, env.max_game_length))
-    return s, jax.vmap(lambda st: go.final_targets(st, env.komi))(s)
-
-  finals, (ownership, score) = jax.device_get(play(jax.random.PRNGKey(1)))
+  finals, _, (ownership, score) = _random_games(
+      env, n, jax.random.PRNGKey(1), lambda state: go.final_targets(state, env.komi))
   for i in range(n):
     state = jax.tree.map(lambda x: x[i], finals)
     black_is_0 = go.black_player(state) == 0

@@ -106,6 +106,16 @@ class ShardedTrainer:
   mesh: jax.sharding.Mesh
   state_specs: Any
 
+  def bind(self, config: Any, mesh, validate: Callable[[Any, int], None],
+           num_updates: int) -> None:
+    """Every constructor's first step: the mesh (every device unless one is
+    given), the config validated against its size (bad input fails here in
+    one sentence, before any JAX work), the config and the run's length."""
+    self.mesh = mesh if mesh is not None else sharding.make_mesh()
+    validate(config, self.mesh.size)
+    self.config = config
+    self.num_updates = num_updates
+
   def initial_state(self, key: jax.Array | None) -> Any:
     raise NotImplementedError
 
@@ -116,6 +126,15 @@ class ShardedTrainer:
     """Shapes, dtypes and shardings of the run state (checkpoint restores)."""
     shapes = jax.eval_shape(lambda: self.initial_state(None))
     return sharding.abstract_by_field(shapes, self.state_specs, self.mesh)
+
+
+def one_update(body: Callable) -> Callable:
+  """A body doing one update per call, its metrics given the contract's
+  leading update axis (of length 1)."""
+  def wrapped(state, *data):
+    state, metrics = body(state, *data)
+    return state, jax.tree.map(lambda x: x[None], metrics)
+  return wrapped
 
 
 def concatenate(chunks: Sequence[Any]) -> Any:
