@@ -51,6 +51,9 @@ def validate(config: AlphaZeroConfig, num_devices: int) -> None:
         f"--fast_simulations={config.fast_simulations} must be less than "
         f"--num_simulations={config.num_simulations} (it is the cheap search of "
         f"playout cap randomization)")
+  if config.no_pass_before and not config.env_id.startswith("go_"):
+    raise ValueError(f"--no_pass_before is for Go (the pass move); {config.env_id!r} "
+                     "has no pass to hold back")
   if config.ownership_head and not (config.env_id.startswith("go_") and config.torso == "conv"):
     raise ValueError(
         f"--ownership_head needs Go and --torso=conv (it predicts every point's final "
@@ -181,10 +184,11 @@ def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
       max_num_considered_actions=config.max_num_considered_actions,
       gumbel_scale=config.gumbel_scale,
       dirichlet_fraction=config.dirichlet_fraction,
-      dirichlet_alpha=config.dirichlet_alpha)
+      dirichlet_alpha=config.dirichlet_alpha, no_pass_before=config.no_pass_before)
   fast_search = search_lib.make_search(
       env, network, search=config.search, num_simulations=config.fast_simulations,
-      max_num_considered_actions=config.max_num_considered_actions, greedy=True)
+      max_num_considered_actions=config.max_num_considered_actions, greedy=True,
+      no_pass_before=config.no_pass_before)
   loss_fn = make_loss_fn(config, network)
 
   def play_move(params, actor: ActorState, key, opening_key):
@@ -356,7 +360,7 @@ def search_player(config: AlphaZeroConfig, env, network, params, *,
   return players.search_agent(env, network, params, num_simulations=num_simulations,
                               search=config.search,
                               max_num_considered_actions=config.max_num_considered_actions,
-                              name=name)
+                              name=name, no_pass_before=config.no_pass_before)
 
 
 def agent_from_checkpoint(meta: dict, directory: str, step: int, *,

@@ -88,6 +88,11 @@ class AlphaZeroConfig:
       shape=True)
   reply_loss_weight: float = field(0.15, "Weight of the opponent-reply loss (with "
                                    "--reply_head).", minimum=0)
+  no_pass_before: int = field(
+      0, "Go: the search may not pass before this move of a game (unless nothing else "
+      "is legal), in self-play and when the agent plays; 0: always. Self-play that may "
+      "pass from the start collapses into short games ended by two early passes.",
+      minimum=0)
   ownership_head: bool = field(
       False, "Go, conv torso: KataGo's auxiliary heads, trained on every finished game's "
       "final ownership of each point (weight --ownership_loss_weight) and its score "

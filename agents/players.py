@@ -12,12 +12,14 @@ from zerogo.agent import Agent, Analysis
 
 def search_agent(env, network, params, *, num_simulations: int,
                  search: str = "gumbel", max_num_considered_actions: int = 16,
-                 name: str = "alphazero") -> Agent:
+                 name: str = "alphazero", no_pass_before: int = 0) -> Agent:
   """A greedy (noise-free) MCTS player over a policy-value network;
-  `num_simulations=0` plays the network's policy argmax."""
+  `num_simulations=0` plays the network's policy argmax; `no_pass_before`:
+  as in `search.make_search`."""
   search_fn = search_lib.make_search(
       env, network, search=search, num_simulations=num_simulations,
-      max_num_considered_actions=max_num_considered_actions, greedy=True)
+      max_num_considered_actions=max_num_considered_actions, greedy=True,
+      no_pass_before=no_pass_before)
   evaluate = search_lib.make_evaluate(env, network)
 
   def apply(params, states, key):

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import mctx
 
 import envs
+from envs import go
 from agents.configs import SEARCHES  # noqa: F401  (one list, re-exported)
 
 
@@ -92,7 +93,7 @@ def run_policy(params, key, root: mctx.RootFnOutput, recurrent_fn, invalid, expl
 def make_search(env, network, *, search: str = "gumbel", num_simulations: int,
                 max_num_considered_actions: int = 16, gumbel_scale: float = 1.0,
                 dirichlet_fraction: float = 0.25, dirichlet_alpha: float = 0.3,
-                greedy: bool = False) -> Callable:
+                greedy: bool = False, no_pass_before: int = 0) -> Callable:
   """Returns `search(params, keys[B], states[B], explore=None) -> SearchOutput`.
 
   `greedy=True` is for evaluation: no Gumbel or Dirichlet noise, and the
@@ -100,6 +101,8 @@ def make_search(env, network, *, search: str = "gumbel", num_simulations: int,
   `explore` ([B] bool, optional) makes that choice per game at run time:
   games where it is False search and play as if `greedy`.
   `num_simulations=0` plays the raw policy (argmax, or a sample if not greedy).
+  `no_pass_before` (Go): the root may not pass before that move of the game
+  (`envs.go.without_early_pass`); the tree below it may.
   """
   if search not in SEARCHES:
     raise ValueError(f"unknown search {search!r}; choose one of {SEARCHES}")
@@ -109,6 +112,10 @@ def make_search(env, network, *, search: str = "gumbel", num_simulations: int,
   def one_game(params, key, state, explore):
     states = jax.tree.map(lambda x: x[None], state)
     logits, value = evaluate(params, states)
+    legal = states.legal_action_mask
+    if no_pass_before:
+      legal = go.without_early_pass(states, no_pass_before)
+      logits = envs.mask_illegal(logits, legal)
     if num_simulations == 0:
       probs = jax.nn.softmax(logits)
       action = jnp.where(explore, jax.random.categorical(key, logits),
@@ -117,7 +124,7 @@ def make_search(env, network, *, search: str = "gumbel", num_simulations: int,
                           root_value=value[0], search_value=value[0], visits=probs[0])
     root = mctx.RootFnOutput(prior_logits=logits, value=value, embedding=states)
     out, action = run_policy(
-        params, key, root, recurrent_fn, envs.invalid_actions(states.legal_action_mask),
+        params, key, root, recurrent_fn, envs.invalid_actions(legal),
         explore, search=search, num_simulations=num_simulations,
         max_num_considered_actions=max_num_considered_actions, gumbel_scale=gumbel_scale,
         dirichlet_fraction=dirichlet_fraction, dirichlet_alpha=dirichlet_alpha)

@@ -198,3 +198,13 @@ def final_targets(state, komi: float):
   owner_black = area_ownership(jnp.sign(state._x.board), size)
   side = jnp.where(state._player_order[0] == 0, 1.0, -1.0)
   return owner_black * side, (owner_black.sum() - komi) * side
+
+
+def without_early_pass(states, before: int):
+  """The legal-move masks [B, A] of pgx Go states with pass removed while
+  fewer than `before` moves have been played, unless pass is the only legal
+  move (JAX). Self-play that may pass from move one collapses into short
+  games both sides end by passing, scored on a half-empty board."""
+  legal = states.legal_action_mask
+  early = (states._step_count < before) & legal[..., :-1].any(-1)
+  return legal.at[..., -1].set(legal[..., -1] & ~early)

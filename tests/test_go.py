@@ -302,3 +302,41 @@ def test_area_ownership_of_a_hand_made_position():
   stones = np.array([[0, 1, 0], [1, 1, -1], [0, 1, -1]]).reshape(-1)
   owner = np.asarray(go.area_ownership(jnp.asarray(stones), 3)).reshape(3, 3)
   np.testing.assert_array_equal(owner, [[1, 1, 0], [1, 1, -1], [1, 1, -1]])
+
+
+class _PassLovingNet:
+  """A stand-in network whose policy puts almost everything on pass."""
+
+  def __init__(self, num_actions):
+    self.num_actions = num_actions
+
+  def apply(self, params, observation):
+    del params
+    logits = jnp.zeros((observation.shape[0], self.num_actions)).at[:, -1].set(10.0)
+    return logits, jnp.zeros(observation.shape[0])
+
+
+@pytest.mark.parametrize("simulations", [0, 8])
+def test_no_pass_before_holds_back_an_early_pass(simulations):
+  from agents import search as search_lib
+  env = envs.make("go_5x5")
+  net = _PassLovingNet(env.num_actions)
+  states = jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(0), 2))
+  keys = jax.random.split(jax.random.PRNGKey(1), 2)
+  for before, passes in [(0, True), (3, False)]:
+    search = search_lib.make_search(env, net, num_simulations=simulations,
+                                    max_num_considered_actions=4, greedy=True,
+                                    no_pass_before=before)
+    out = search((), keys, states)
+    assert bool((out.action == env.num_actions - 1).all()) == passes, (before, out.action)
+    if not passes:
+      assert float(out.policy[:, -1].max()) == 0.0   # and the target never asks for it
+  # From move `before` on, pass is allowed again.
+  later = states
+  for k in range(3):
+    later = jax.vmap(env.step)(later, jnp.array([k, 24 - k]),
+                               jax.random.split(jax.random.PRNGKey(2), 2))
+  out = search_lib.make_search(env, net, num_simulations=simulations,
+                               max_num_considered_actions=4, greedy=True,
+                               no_pass_before=3)((), keys, later)
+  assert (out.action == env.num_actions - 1).all()
