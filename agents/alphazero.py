@@ -223,7 +223,12 @@ def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
                         states.current_player, episode, out.search_value)
     states, info, final = jax.vmap(game.step_with_final)(states, action, keys[:, 1])
     if config.ownership_head:
-      ownership, score = jax.vmap(lambda s: go.final_targets(s, env.komi))(final)
+      # The flood fill runs only on moves where some game of this device
+      # ended (a few in 30); the targets of unfinished games are unused.
+      targets = lambda: jax.vmap(lambda s: go.final_targets(s, env.komi))(final)
+      ownership, score = jax.lax.cond(info.done.any(), targets,
+                                      lambda: jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype),
+                                                           jax.eval_shape(targets)))
       buffer = replay.backfill(buffer, info.done, info.rewards, actor.episode,
                                ownership, score)
     else:

@@ -12,7 +12,7 @@ games (anchored at random = 0, 95% bootstrap intervals), and writes
   OUT/<name>/      each tournament's games.jsonl, sgf/ and standings.md
 
   python results/scripts/go_ladder.py --workdir=runs/go7 --env=go_7x7 \
-      --steps=100,400,last --games=20 --last_games=100 --levels=0,5,10 \
+      --steps=100,400,last --games=20 --final_games=100 --levels=0,10 \
       --out=results/alphazero_go_7x7/ladder
 """
 
@@ -55,8 +55,8 @@ def main():
   parser.add_argument("--steps", default="last",
                       help="checkpoint iterations, comma-separated ('last': the newest)")
   parser.add_argument("--games", type=int, default=20, help="games per opponent")
-  parser.add_argument("--last_games", type=int, default=100,
-                      help="games per opponent for the newest checkpoint")
+  parser.add_argument("--final_games", type=int, default=100,
+                      help="games of the newest checkpoint against the strongest level")
   parser.add_argument("--levels", default="0,5,10", help="GNU Go levels")
   parser.add_argument("--out", required=True)
   parser.add_argument("--seed", type=int, default=0)
@@ -82,10 +82,16 @@ def main():
   for step in steps:
     name = f"ckpt:{os.path.join(ckpt_dir, str(step))}"
     out = os.path.join(args.out, f"iteration_{step}")
-    n = args.last_games if step == saved[-1] else args.games
-    _tournament(args.env, [name] + engines + ["random"], n, out, args.seed + step, "gauntlet")
+    _tournament(args.env, [name] + engines + ["random"], args.games, out, args.seed + step,
+                "gauntlet")
     games += _games(out)
     names[step] = name
+  more = args.final_games - args.games
+  if more > 0:  # the headline pairing: the newest checkpoint against the strongest level
+    out = os.path.join(args.out, f"iteration_{steps[-1]}_final")
+    _tournament(args.env, [names[steps[-1]], engines[-1]], more, out, args.seed + 10**6,
+                "gauntlet")
+    games += _games(out)
 
   players = engines + ["random"] + list(names.values())
   triples = [(g["first"], g["second"], g["score_first"]) for g in games]
