@@ -166,6 +166,49 @@ def test_synthetic_rater_exact_boltzmann_and_mistakes():
   assert 0.45 < (ties[:, 0] == 0).mean() < 0.55           # ties: a coin toss
 
 
+def _ppo_checkpoint(workdir) -> str:
+  """An untrained CartPole PPO checkpoint (no training step compiled)."""
+  from agents import ppo
+  from zerogo import checkpoint
+  trainer = ppo.PPO(ppo.PPOConfig(env_id="CartPole-v1", num_envs=4, hidden=16, torso="mlp"),
+                    one_device_mesh())
+  ckpt = checkpoint.Checkpointer(checkpoint.checkpoint_dir(str(workdir)))
+  loop.save(ckpt, trainer, trainer.init(), 0)
+  ckpt.close()
+  return str(workdir)
+
+
+@pytest.mark.slow(seconds=30)
+def test_ai_rater_ranks_by_a_checkpoints_value_and_init_from_anchors_the_kl(tmp_path):
+  from agents import ppo
+  path = _ppo_checkpoint(tmp_path / "ppo")
+  rater = raters.AIRater.from_checkpoint(path, "CartPole-v1")
+  obs = np.random.default_rng(0).normal(size=(5, 3, 4, 4)).astype(np.float32)
+  valid = np.ones((5, 3, 4), bool)
+  valid[0, 0, 2:] = False
+  queries = prefs.Clips(observation=obs, action=np.zeros((5, 3, 4), np.int32), valid=valid,
+                        score=np.zeros((5, 3), np.float32))
+  ranking = rater.rank(queries, 0)
+  values = np.asarray(rater.value_fn(obs.reshape(-1, 4))).reshape(5, 3, 4)
+  expected = np.argsort(-np.where(valid, values, 0).sum(-1), axis=-1)
+  np.testing.assert_array_equal(ranking, expected)
+  with pytest.raises(ValueError, match="--rater_checkpoint=.*--env=CartPole-v1"):
+    raters.AIRater.from_checkpoint(path, "minatar-breakout")
+  # RLAIF in the loop, starting from (and anchored to) the same policy.
+  config = tiny(rater="ai", rater_checkpoint=path, init_from=path, kl_coef=0.5,
+                hidden=16, total_steps=4 * 32 * 3)
+  trainer = rlhf.RLHF(config, one_device_mesh())
+  state = trainer.init()
+  start = jax.device_get(state.reference)
+  stored = ppo.init_from_stacked(config, trainer.network, trainer.env, 1)
+  assert_trees_close(start, jax.device_get(stored), rtol=0, atol=0)
+  for _ in range(3):
+    state, metrics = trainer.step(state)
+  assert int(state.label_count) == int(trainer.schedule[:2].sum()) > 0
+  assert float(metrics["kl"][0, 0]) > 0
+  assert_trees_close(jax.device_get(state.reference), start, rtol=0, atol=0)
+
+
 def test_centre_objective_pays_less_away_from_the_middle():
   config = tiny(rater_objective="centre")
   traj = dict(observation=jnp.array([[[0.0, 0, 0, 0]], [[1.2, 0, 0, 0]], [[-2.4, 0, 0, 0]]]),
