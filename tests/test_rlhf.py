@@ -343,19 +343,29 @@ def test_a_rater_with_10_percent_mistakes_still_teaches_cartpole(tmp_path):
   assert _learn(tmp_path, rater_mistake_rate=0.1, seed=1) > 100
 
 
-def test_launcher_bad_flags_are_one_sentence(tmp_path):
-  cases = [("--env=minatar-breakout --rater_objective=centre", "is for CartPole-v1"),
-           ("--rater=ai", "--rater=ai needs --rater_checkpoint"),
-           ("--num_seeds=2", "one run per seed"),
-           ("--clip_length=500", "must be at most --num_steps"),
-           ("--env=tic_tac_toe", "one-player envs"),
-           ("--heldout_every=1", "hold out every label"),
-           ("--rater=ai --rater_checkpoint=/nonexistent", "--rater_checkpoint=/nonexistent"),
-           ("--query_selection=best", "query_selection")]
-  for flag, message in cases:
-    proc = run_launcher("rlhf.py", f"--workdir={tmp_path}/w", *flag.split(), check=False)
-    assert proc.returncode == 2, (flag, proc.stderr[-500:])
-    assert message in proc.stderr and "Traceback" not in proc.stderr, (flag, proc.stderr)
+@pytest.mark.parametrize("overrides,message", [
+    (dict(env_id="minatar-breakout", rater_objective="centre"), "is for CartPole-v1"),
+    (dict(rater="ai"), "--rater=ai needs --rater_checkpoint"),
+    (dict(rater_checkpoint="/tmp"), "only for --rater=ai"),
+    (dict(num_seeds=2), "one run per seed"),
+    (dict(clip_length=500), "must be at most --num_steps"),
+    (dict(env_id="tic_tac_toe"), "one-player envs"),
+    (dict(heldout_every=1), "hold out every label"),
+    (dict(reward_batch_size=6), "--reward_batch_size=6 must be divisible"),
+    (dict(rater="ai", rater_checkpoint="/nonexistent"), "--rater_checkpoint=/nonexistent"),
+    (dict(query_selection="best"), "--query_selection='best' is not one of"),
+])
+def test_bad_configs_are_one_sentence_naming_the_flag(overrides, message):
+  with pytest.raises(ValueError, match=message):
+    rlhf.validate(tiny(**overrides), num_devices=4)
+
+
+def test_launcher_bad_flag_is_one_sentence_and_exit_2(tmp_path):
+  proc = run_launcher("rlhf.py", f"--workdir={tmp_path}/w", "--rater=ai", check=False)
+  assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-500:]
+  assert proc.stderr.strip().splitlines()[-1] == (
+      "error: --rater=ai needs --rater_checkpoint (a ppo run), and --rater_checkpoint is "
+      "only for --rater=ai")
 
 
 @pytest.mark.slow(seconds=60)
