@@ -3,7 +3,6 @@ labelling tool, exact resume with labels, and learning CartPole from
 preferences alone."""
 
 import json
-import os
 
 import jax
 import jax.numpy as jnp

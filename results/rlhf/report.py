@@ -133,6 +133,8 @@ def main():
     ax.set_xlabel("env steps")
     ax.set_ylabel("greedy return (32 episodes; mean, min-max over seeds)")
     labels_axis.set_ylabel("labels used", color="tab:green")
+    labels_axis.set_ylim(0, 1050)
+    ax.set_ylim(0, 520)
     ax.legend(loc="lower right")
     ax.set_title("CartPole-v1: PPO on the true reward vs on 1,000 rankings")
     fig.tight_layout()
