@@ -30,11 +30,10 @@ from launch import _common  # noqa: E402
 
 from agents.configs import RLHFConfig  # noqa: E402
 
-_RUN = dict(run_renames={"eval_games": "eval_episodes"})
-_common.define_training_flags(
-    RLHFConfig, unit="update", run_defaults=dict(checkpoint_every=100, log_every=10,
-                                                  eval_every=100, eval_games=32,
-                                                  eval_uct_simulations=0), **_RUN)
+# One-player envs only: no UCT opponent to evaluate against, so no flag for it.
+_RUN = dict(run_renames={"eval_games": "eval_episodes"}, run_exclude=("eval_uct_simulations",))
+_common.define_training_flags(RLHFConfig, unit="update", **_RUN, run_defaults=dict(
+    checkpoint_every=100, log_every=10, eval_every=100, eval_games=32))
 
 
 def main(argv):
