@@ -6,7 +6,8 @@ set -e
 cd "$(dirname "$0")/../.."
 RUNS=${1:-results/rlhf/runs}
 FLAGS=launch/configs/rlhf_cartpole.flags
-common="--progress=false --nosummary --eval_every=50 --eval_episodes=32 --checkpoint_every=50"
+# (evaluations and checkpoints every 100 updates = 51,200 steps: the flagfiles set it)
+common="--progress=false --nosummary --eval_episodes=32"
 run() {  # name, launcher, flags... (skipped when finished)
   local name=$1 launcher=$2; shift 2
   [ -f "$RUNS/$name/done" ] && return 0
