@@ -91,7 +91,7 @@ def test_training_and_heldout_slots_partition_the_buffer():
 
 # --- the reward model -------------------------------------------------------
 
-@pytest.mark.slow(seconds=20)
+@pytest.mark.slow(seconds=10)
 def test_reward_model_recovers_a_linear_reward_from_rankings():
   """Rankings of 3 clips by a hidden linear reward of (observation,
   action): the learned per-step reward ranks fresh steps like the true one."""
@@ -177,7 +177,7 @@ def _ppo_checkpoint(workdir) -> str:
   return str(workdir)
 
 
-@pytest.mark.slow(seconds=30)
+@pytest.mark.slow(seconds=20)
 def test_ai_rater_ranks_by_a_checkpoints_value_and_init_from_anchors_the_kl(tmp_path):
   from agents import ppo
   path = _ppo_checkpoint(tmp_path / "ppo")
@@ -282,7 +282,7 @@ def _run(config, workdir, **options):
                                                     **options))
 
 
-@pytest.mark.slow(seconds=30)
+@pytest.mark.slow(seconds=20)
 def test_resume_is_exact_with_the_labels(tmp_path):
   config = tiny(rater_mistake_rate=0.2, kl_coef=0.1)
   trainer = rlhf.RLHF(config, one_device_mesh())  # one compiled program for all runs
@@ -305,7 +305,7 @@ def test_resume_is_exact_with_the_labels(tmp_path):
   assert agent.name == "rlhf@6" and agent.env_id == "CartPole-v1"
 
 
-@pytest.mark.slow(seconds=40)
+@pytest.mark.slow(seconds=30)
 def test_four_devices_match_one_device():
   config = tiny(total_steps=4 * 32 * 3)
   results = []
@@ -330,14 +330,14 @@ def _learn(tmp_path, **overrides):
   return evaluate(sharding.local_copy(trainer.params(state)), 0)["eval/episode_return"]
 
 
-@pytest.mark.slow(seconds=60)
+@pytest.mark.slow(seconds=35)
 def test_learns_cartpole_from_preferences_alone(tmp_path):
   # A random policy lasts about 20 steps; PPO on the true reward reaches
   # about 300 at 100k steps with this recipe.
   assert _learn(tmp_path) > 150
 
 
-@pytest.mark.slow(seconds=60)
+@pytest.mark.slow(seconds=20)
 def test_a_rater_with_10_percent_mistakes_still_teaches_cartpole(tmp_path):
   assert _learn(tmp_path, rater_mistake_rate=0.1, seed=1) > 100
 
@@ -367,7 +367,7 @@ def test_launcher_bad_flag_is_one_sentence_and_exit_2(tmp_path):
       "only for --rater=ai")
 
 
-@pytest.mark.slow(seconds=60)
+@pytest.mark.slow(seconds=30)
 def test_human_rater_in_the_launcher_keeps_answers_across_a_stop(tmp_path):
   """A person answers some queries, input ends: one sentence, exit 2, the
   answers in labels.jsonl; the same command with more answers continues
