@@ -332,14 +332,14 @@ def _learn(tmp_path, **overrides):
 
 @pytest.mark.slow(seconds=35)
 def test_learns_cartpole_from_preferences_alone(tmp_path):
-  # A random policy lasts about 20 steps; PPO on the true reward reaches
-  # about 300 at 100k steps with this recipe.
-  assert _learn(tmp_path) > 150
+  # A random policy lasts about 20 steps; PPO on the true reward is at about
+  # 400 at 100k steps with this recipe (this run: 497).
+  assert _learn(tmp_path) > 250
 
 
 @pytest.mark.slow(seconds=20)
 def test_a_rater_with_10_percent_mistakes_still_teaches_cartpole(tmp_path):
-  assert _learn(tmp_path, rater_mistake_rate=0.1, seed=1) > 100
+  assert _learn(tmp_path, rater_mistake_rate=0.1, seed=1) > 200     # this run: 422
 
 
 @pytest.mark.parametrize("overrides,message", [
