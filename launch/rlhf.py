@@ -4,7 +4,7 @@ r"""PPO on a reward model learned from rankings of clips (RLHF for games).
   python launch/rlhf.py --flagfile=launch/configs/rlhf_cartpole.flags --workdir=runs/centre \
     --rater_objective=centre
   python launch/rlhf.py --flagfile=launch/configs/rlhf_cartpole.flags --workdir=runs/me \
-    --rater=human --total_labels=50
+    --rater=human --total_labels=40 --total_steps=50000 --progress=false
 
 --workdir is required. The agent never sees the env's reward: a rater ranks
 short clips of its play (--rater: synthetic, ai, or you in the terminal,
