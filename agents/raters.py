@@ -116,48 +116,56 @@ def parse_ranking(text: str, num_clips: int) -> np.ndarray | None:
   return np.array(order, np.int32)
 
 
+def _cartpole_lines(obs: np.ndarray, valid: np.ndarray) -> list[str]:
+  """One line per step: cart position x, pole angle a, the track with the
+  cart (o) and the pole's lean; `(ended)` where the episode ended."""
+  lines = []
+  for t in range(len(valid)):
+    if not valid[t]:
+      lines.append("(ended)")
+      break
+    x, _, theta, _ = obs[t]
+    track = [" "] * 21
+    track[int(np.clip(round(10 + x / 2.4 * 10), 0, 20))] = "o"
+    lean = "/" if theta > 0.02 else "\\" if theta < -0.02 else "|"
+    lines.append(f"x={x:+.2f} a={theta:+.2f} [{''.join(track)}]{lean}")
+  return lines
+
+
+def _minatar_lines(obs: np.ndarray, valid: np.ndarray, every: int) -> list[str]:
+  """Every `every`-th screen as a character grid: one letter per object
+  channel (a = channel 0, ...), `.` for empty."""
+  lines = []
+  for t in range(0, len(valid), every):
+    if not valid[t]:
+      lines.append("(ended)")
+      break
+    lines.append(f"step {t}")
+    for row in obs[t]:                                                     # [W, C]
+      lines.append("".join(chr(ord("a") + int(np.argmax(c))) if c.any() else "."
+                           for c in row))
+  return lines
+
+
 def render_clips(env_id: str, queries, q: int, *, every: int = 5) -> str:
-  """Query q's clips side by side as text: CartPole as numbers and a track
-  with the cart (o) and the pole's lean; MinAtar screens as character
-  grids (one letter per object channel), every `every`-th step."""
+  """Query q's clips side by side as text (CartPole as numbers and a track,
+  MinAtar screens as letter grids every `every`-th step)."""
   obs = np.asarray(queries.observation[q])                               # [K, L, ...]
   valid = np.asarray(queries.valid[q])
-  num_clips, length = valid.shape
-  width = 34
-  header = "  ".join(f"clip {k + 1}".ljust(width) for k in range(num_clips))
-  lines = [header]
   if env_id == "CartPole-v1":
-    for t in range(length):
-      cells = []
-      for k in range(num_clips):
-        if not valid[k, t]:
-          cells.append(("(ended)" if t and valid[k, t - 1] else "").ljust(width))
-          continue
-        x, _, theta, _ = obs[k, t]
-        track = [" "] * 21
-        pos = int(np.clip(round(10 + x / 2.4 * 10), 0, 20))
-        track[pos] = "o"
-        lean = "/" if theta > 0.02 else "\\" if theta < -0.02 else "|"
-        cells.append(f"x={x:+.2f} a={theta:+.2f} [{''.join(track)}]{lean}".ljust(width))
-      lines.append("  ".join(cells))
-    return "\n".join(lines)
-  if obs.ndim == 5:  # MinAtar grids [K, L, H, W, C]
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    for t in range(0, length, every):
-      lines.append(f"step {t}")
-      height = obs.shape[2]
-      for row in range(height):
-        cells = []
-        for k in range(num_clips):
-          if not valid[k, t]:
-            cells.append(("ended" if row == 0 else "").ljust(width))
-            continue
-          grid = obs[k, t, row]                                            # [W, C]
-          chars = "".join(letters[int(np.argmax(c))] if c.any() else "." for c in grid)
-          cells.append(chars.ljust(width))
-        lines.append("  ".join(cells))
-    return "\n".join(lines)
-  raise ValueError(f"no text drawing of {env_id}'s observations for --rater=human")
+    columns = [_cartpole_lines(o, v) for o, v in zip(obs, valid)]
+    legend = "x: cart position (|x| > 2.4 ends), a: pole angle (|a| > 0.21 ends)"
+  elif obs.ndim == 5:
+    columns = [_minatar_lines(o, v, every) for o, v in zip(obs, valid)]
+    legend = "one letter per object channel (a = channel 0), . empty"
+  else:
+    raise ValueError(f"no text drawing of {env_id}'s observations for --rater=human")
+  columns = [[f"clip {k + 1}"] + column for k, column in enumerate(columns)]
+  width = max(len(line) for column in columns for line in column)
+  rows = max(len(column) for column in columns)
+  padded = [column + [""] * (rows - len(column)) for column in columns]
+  lines = ["   ".join(cells[i].ljust(width) for cells in padded).rstrip() for i in range(rows)]
+  return "\n".join([legend] + lines)
 
 
 class HumanRater:
