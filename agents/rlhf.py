@@ -14,7 +14,8 @@ One update (one `step`):
           rollout form candidate queries, and the ones the ensemble
           disagrees on most (or random ones) wait for the rater.
 
-Update 0 has no labels yet (no queries were chosen before it). Labels
+Update 0 has no labels yet (no queries were chosen before it), so its PPO
+step learns from the untrained ensemble (one update of noise). Labels
 follow a front-loaded budget (`preferences.label_schedule`). The run state
 holds the policy, the ensemble, their optimiser states, the labels so far
 (fixed-size arrays: clips and rankings) and the pending queries, so a
