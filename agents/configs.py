@@ -395,3 +395,84 @@ class OfflineConfig:
   shared_torso: bool = field(False, "As in launch/ppo.py.", shape=True)
   column_features: int = field(32, "As in launch/ppo.py.", minimum=1, shape=True)
   column_heads: int = field(0, "As in launch/ppo.py.", minimum=0, shape=True)
+
+
+RATERS = ("synthetic", "ai", "human")
+RATER_OBJECTIVES = ("return", "centre")
+QUERY_SELECTIONS = ("disagreement", "random")
+PREFERENCE_LOSSES = ("pairs", "plackett_luce")
+
+
+@dataclasses.dataclass(frozen=True)
+class RLHFConfig(PPOConfig):
+  """PPO on a reward model learned from rankings of clips (Christiano et al.
+  2017; InstructGPT's recipe): PPO's fields mean what they mean in
+  PPOConfig (one-player envs, one seed per run); the env's reward is hidden
+  from the agent and shown only to the synthetic rater and the metrics."""
+  env_id: str = field("CartPole-v1", "CartPole-v1 or a MinAtar game (minatar-breakout, ...).",
+                      flag="env", shape=True)
+  total_steps: int = field(300_000, "Environment steps.", minimum=1)
+  num_envs: int = field(4, "Parallel environments, over all devices (multiple of the "
+                        "device count).", minimum=1, shape=True)
+  # Preferences.
+  clip_length: int = field(25, "Steps per clip shown to the rater (at most --num_steps); "
+                           "a clip stops where its episode ends.", minimum=1, shape=True)
+  clips_per_query: int = field(2, "Clips the rater ranks at once (2: a comparison).",
+                               minimum=2, shape=True)
+  total_labels: int = field(1000, "Label budget: rankings asked for over the whole run.",
+                            minimum=1, shape=True)
+  label_fraction: float = field(
+      0.5, "Labels are asked for during this share of the {unit}s, front-loaded (the rate "
+      "falls linearly to 0), so early reward models see most labels.", above=0, maximum=1,
+      shape=True)
+  candidate_factor: int = field(
+      4, "Candidate queries drawn per query asked (--query_selection=disagreement keeps "
+      "the ones the ensemble disagrees on most).", minimum=1, shape=True)
+  query_selection: str = field(
+      "disagreement", "disagreement: ask about the candidates whose predicted preference "
+      "varies most over the ensemble (active, as in Christiano et al.); random: any "
+      "candidates.", choices=QUERY_SELECTIONS)
+  rater: str = field(
+      "synthetic", "synthetic: ranks by the hidden score of --rater_objective; ai: by a "
+      "trained agent's value (--rater_checkpoint); human: asks you in the terminal and "
+      "appends every answer to <workdir>/labels.jsonl.", choices=RATERS)
+  rater_objective: str = field(
+      "return", "What the synthetic rater wants: return (the env's reward) or centre "
+      "(CartPole: reward weighted by 1 - |cart x| / 2.4, the cart kept near the middle).",
+      choices=RATER_OBJECTIVES)
+  rater_temperature: float = field(
+      0.0, "Synthetic rater: 0 ranks exactly by score; T > 0 draws the ranking "
+      "Boltzmann-rationally (Plackett-Luce with logits score / T).", minimum=0)
+  rater_mistake_rate: float = field(
+      0.0, "Synthetic rater: probability that a ranking has one random adjacent pair "
+      "swapped (for two clips: the label flipped).", minimum=0, maximum=1)
+  rater_checkpoint: str | None = field(
+      None, "--rater=ai: a ppo run (workdir, checkpoints dir or step dir) on the same env "
+      "whose value estimate, summed over a clip's steps, ranks the clips.")
+  # Reward model.
+  preference_loss: str = field(
+      "pairs", "pairs: Bradley-Terry on all K choose 2 pairs of each ranking (InstructGPT); "
+      "plackett_luce: the likelihood of the whole ranking.", choices=PREFERENCE_LOSSES)
+  reward_ensemble: int = field(3, "Reward models trained side by side (vmapped); their "
+                               "mean is the reward, their disagreement picks queries.",
+                               minimum=1, shape=True)
+  reward_hidden: int = field(64, "Width of the reward model's dense layers.", minimum=1,
+                             shape=True)
+  reward_layers: int = field(2, "Dense layers of the reward MLP over (observation, "
+                             "one-hot action).", minimum=1, shape=True)
+  reward_learning_rate: float = field(1e-3, "Adam learning rate of the reward models.",
+                                      above=0)
+  reward_steps: int = field(16, "Reward-model SGD steps per {unit}, on all labels so far.",
+                            minimum=1)
+  reward_batch_size: int = field(32, "Labels per reward-model SGD step, over all devices "
+                                 "(a multiple of the device count).", minimum=1)
+  heldout_every: int = field(10, "Every this many-th label is held out of reward-model "
+                             "training and scores its accuracy (0: none held out).",
+                             minimum=0, shape=True)
+  normalise_reward: bool = field(
+      True, "Scale the learned reward to unit root mean square over each rollout (not "
+      "shifted: an episode's end is an absorbing state of reward 0, so the sign matters).")
+  kl_coef: float = field(
+      0.0, "Weight of the KL penalty toward the starting policy (--init_from, else the "
+      "initial random policy), subtracted from the learned reward at each step as "
+      "InstructGPT does.", minimum=0)

@@ -13,7 +13,8 @@ from zerogo import checkpoint
 from zerogo.agent import Agent
 
 ALGORITHMS = {"alphazero": "agents.alphazero", "muzero": "agents.muzero", "ppo": "agents.ppo",
-              "pretrain": "agents.pretrain", "offline": "agents.offline"}
+              "pretrain": "agents.pretrain", "offline": "agents.offline",
+              "rlhf": "agents.rlhf"}
 
 
 def load_agent(path: str, num_simulations: int | None = None, seed_index: int = 0) -> Agent:

@@ -347,21 +347,76 @@ def split_minibatches(data, config: PPOConfig, key: jax.Array, env_keys: jax.Arr
       lambda x: take(x).reshape(config.num_minibatches, per_minibatch, *x.shape[2:]), data)
 
 
-def make_update_fn(config: PPOConfig, env, network, optimizer):
-  """Per-device, per-seed body of one update: RunState -> (RunState, metrics)."""
+def _policy_value(network, params, obs, mask):
+  logits, value = network.apply(params, obs)
+  return envs.mask_illegal(logits, mask), value
+
+
+def make_rollout_fn(config: PPOConfig, env, network):
+  """`rollout(params, env_state, episode_return, episode_length, key,
+  opponents) -> ((env_state, episode_return, episode_length), traj,
+  last_value)`: `num_steps` steps of every local env under the policy.
+
+  traj leaves are [T, E_local, ...]: observation, legal_action_mask,
+  action, log_prob, value; reward (the env's, for the learner's move and
+  the opponent's reply); bootstrap (gamma x V(final observation) where the
+  time limit cut the episode off, else 0: what a learner adds to whatever
+  reward it learns from); terminated, done; finished_return and
+  finished_length (of the episodes that ended on that step, else 0)."""
   game = make_game(env, network)
-  two_player = env.num_players == 2
+
+  def rollout(params, env_state, episode_return, episode_length, key, opponents):
+    num_local = episode_return.shape[0]
+
+    def env_step(carry, t):
+      states, ep_return, ep_length = carry
+      keys = sharding.global_keys(jax.random.fold_in(key, t), num_local)
+      action_keys, step_keys = _split(keys, 2)
+      obs = game.observe(states)
+      mask = states.legal_action_mask
+      logits, value = _policy_value(network, params, obs, mask)
+      action = jax.vmap(jax.random.categorical)(action_keys, logits).astype(jnp.int32)
+      log_prob = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], axis=1)[:, 0]
+      states, reward, terminated, truncated, final_obs = game.step(
+          states, action, step_keys, opponents)
+      # A cut-off episode did not end: bootstrap from its final observation.
+      # (Computed only when some env was cut off this step.)
+      final_value = jax.lax.cond(
+          truncated.any(), lambda: network.apply(params, final_obs)[1],
+          lambda: jnp.zeros_like(reward))
+      done = terminated | truncated
+      ep_return = ep_return + reward
+      ep_length = ep_length + 1
+      transition = dict(observation=obs, legal_action_mask=mask, action=action,
+                        log_prob=log_prob, value=value, reward=reward,
+                        bootstrap=config.gamma * jnp.where(truncated, final_value, 0.0),
+                        terminated=terminated, done=done,
+                        finished_return=jnp.where(done, ep_return, 0.0),
+                        finished_length=jnp.where(done, ep_length, 0))
+      carry = (states, jnp.where(done, 0.0, ep_return), jnp.where(done, 0, ep_length))
+      return carry, transition
+
+    carry, traj = jax.lax.scan(env_step, (env_state, episode_return, episode_length),
+                               jnp.arange(config.num_steps))
+    states = carry[0]
+    _, last_value = _policy_value(network, params, game.observe(states),
+                                  states.legal_action_mask)
+    return carry, traj, last_value
+
+  return rollout
+
+
+def make_learn_fn(config: PPOConfig, network, optimizer):
+  """`learn(train, traj, reward, last_value, key) -> (train, metrics)`: GAE
+  on `reward` [T, E_local] (the env's, or a learned one; bootstrap
+  included) and the epochs of clipped minibatch updates on a rollout."""
   # XLA:CPU runs convolution gradients inside a loop about 4x slower than
   # straight-line code (MinAtar CNN: 3.0 s vs 0.79 s for 32 minibatches), so
   # conv nets on the CPU take their SGD steps unrolled (longer compile).
   unroll_sgd = network.torso == "cnn" and jax.default_backend() == "cpu"
 
-  def policy_value(params, obs, mask):
-    logits, value = network.apply(params, obs)
-    return envs.mask_illegal(logits, mask), value
-
   def loss_fn(params, mb: Minibatch):
-    logits, value = policy_value(params, mb.observation, mb.legal_action_mask)
+    logits, value = _policy_value(network, params, mb.observation, mb.legal_action_mask)
     log_probs = jax.nn.log_softmax(logits)
     log_prob = jnp.take_along_axis(log_probs, mb.action[:, None], axis=1)[:, 0]
     ratio = jnp.exp(log_prob - mb.log_prob)
@@ -376,60 +431,22 @@ def make_update_fn(config: PPOConfig, env, network, optimizer):
                   "approx_kl": (ratio - 1) - (log_prob - mb.log_prob),
                   "clip_fraction": (jnp.abs(ratio - 1) > config.clip_eps).astype(jnp.float32)}
 
-  def update(rs: RunState):
-    params = rs.train.params
-    num_local = rs.episode_return.shape[0]
-    key = jax.random.fold_in(jax.random.wrap_key_data(rs.key), rs.update)
-    rollout_key, epoch_key, pool_key = jax.random.split(key, 3)
-    opponents = (_opponents(params, rs.pool, rs.pool_count, pool_key, num_local,
-                            config) if two_player else None)
+  def normalise(mb: Minibatch) -> Minibatch:
+    # Advantage normalisation with statistics over the global minibatch.
+    n = jax.lax.psum(jnp.float32(mb.advantage.size), sharding.DATA)
+    mean = jax.lax.psum(mb.advantage.sum(), sharding.DATA) / n
+    var = jax.lax.psum(jnp.square(mb.advantage - mean).sum(), sharding.DATA) / n
+    return mb.replace(advantage=(mb.advantage - mean) / (jnp.sqrt(var) + 1e-8))
 
-    def env_step(carry, t):
-      states, ep_return, ep_length = carry
-      keys = sharding.global_keys(jax.random.fold_in(rollout_key, t), num_local)
-      action_keys, step_keys = _split(keys, 2)
-      obs = game.observe(states)
-      mask = states.legal_action_mask
-      logits, value = policy_value(params, obs, mask)
-      action = jax.vmap(jax.random.categorical)(action_keys, logits).astype(jnp.int32)
-      log_prob = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], axis=1)[:, 0]
-      states, reward, terminated, truncated, final_obs = game.step(
-          states, action, step_keys, opponents)
-      # A cut-off episode did not end: bootstrap from its final observation.
-      # (Computed only when some env was cut off this step.)
-      final_value = jax.lax.cond(
-          truncated.any(), lambda: network.apply(params, final_obs)[1],
-          lambda: jnp.zeros_like(reward))
-      done = terminated | truncated
-      ep_return = ep_return + reward
-      ep_length = ep_length + 1
-      transition = dict(observation=obs, legal_action_mask=mask, action=action,
-                        log_prob=log_prob, value=value,
-                        reward=reward + config.gamma * jnp.where(truncated, final_value, 0.0),
-                        done=done, finished_return=jnp.where(done, ep_return, 0.0),
-                        finished_length=jnp.where(done, ep_length, 0))
-      carry = (states, jnp.where(done, 0.0, ep_return), jnp.where(done, 0, ep_length))
-      return carry, transition
-
-    (states, ep_return, ep_length), traj = jax.lax.scan(
-        env_step, (rs.env_state, rs.episode_return, rs.episode_length),
-        jnp.arange(config.num_steps))
-    _, last_value = policy_value(params, game.observe(states), states.legal_action_mask)
-
-    advantage = targets.gae(traj["reward"], traj["value"], traj["done"], last_value,
+  def learn(train, traj, reward, last_value, epoch_key):
+    num_local = reward.shape[1]
+    advantage = targets.gae(reward, traj["value"], traj["done"], last_value,
                             gamma=config.gamma, gae_lambda=config.gae_lambda)
     data = Minibatch(observation=traj["observation"],
                      legal_action_mask=traj["legal_action_mask"], action=traj["action"],
                      log_prob=traj["log_prob"], value=traj["value"], advantage=advantage,
                      target=advantage + traj["value"],
                      weight=jnp.ones((config.num_steps, num_local), jnp.float32))
-
-    def normalise(mb: Minibatch) -> Minibatch:
-      # Advantage normalisation with statistics over the global minibatch.
-      n = jax.lax.psum(jnp.float32(mb.advantage.size), sharding.DATA)
-      mean = jax.lax.psum(mb.advantage.sum(), sharding.DATA) / n
-      var = jax.lax.psum(jnp.square(mb.advantage - mean).sum(), sharding.DATA) / n
-      return mb.replace(advantage=(mb.advantage - mean) / (jnp.sqrt(var) + 1e-8))
 
     def epoch(train, e):
       key = jax.random.fold_in(epoch_key, e)
@@ -440,7 +457,41 @@ def make_update_fn(config: PPOConfig, env, network, optimizer):
 
       return _loop(minibatch, train, shuffled, unroll_sgd)
 
-    train, sgd_metrics = _loop(epoch, rs.train, jnp.arange(config.num_epochs), unroll_sgd)
+    train, sgd_metrics = _loop(epoch, train, jnp.arange(config.num_epochs), unroll_sgd)
+    return train, {k: v.mean() for k, v in sgd_metrics.items()}
+
+  return learn
+
+
+def episode_metrics(traj) -> dict:
+  """Episodes that ended in a rollout, over all devices: their count, mean
+  return and mean length (0 where none ended)."""
+  total = sharding.total
+  finished = total(traj["done"].astype(jnp.float32))
+  return dict(
+      episodes=finished,
+      episode_return=total(traj["finished_return"]) / jnp.maximum(finished, 1),
+      episode_length=total(traj["finished_length"].astype(jnp.float32))
+      / jnp.maximum(finished, 1))
+
+
+def make_update_fn(config: PPOConfig, env, network, optimizer):
+  """Per-device, per-seed body of one update: RunState -> (RunState, metrics)."""
+  two_player = env.num_players == 2
+  rollout = make_rollout_fn(config, env, network)
+  learn = make_learn_fn(config, network, optimizer)
+
+  def update(rs: RunState):
+    params = rs.train.params
+    num_local = rs.episode_return.shape[0]
+    key = jax.random.fold_in(jax.random.wrap_key_data(rs.key), rs.update)
+    rollout_key, epoch_key, pool_key = jax.random.split(key, 3)
+    opponents = (_opponents(params, rs.pool, rs.pool_count, pool_key, num_local,
+                            config) if two_player else None)
+    (states, ep_return, ep_length), traj, last_value = rollout(
+        params, rs.env_state, rs.episode_return, rs.episode_length, rollout_key, opponents)
+    train, metrics = learn(rs.train, traj, traj["reward"] + traj["bootstrap"], last_value,
+                           epoch_key)
 
     update_index = rs.update + 1
     pool, pool_count = rs.pool, rs.pool_count
@@ -451,14 +502,7 @@ def make_update_fn(config: PPOConfig, env, network, optimizer):
           lambda p, x: jnp.where(take, p.at[slot].set(x), p), pool, train.params)
       pool_count = pool_count + take.astype(jnp.int32)
 
-    total = sharding.total
-    finished = total(traj["done"].astype(jnp.float32))
-    metrics = {k: v.mean() for k, v in sgd_metrics.items()}
-    metrics.update(
-        episodes=finished,
-        episode_return=total(traj["finished_return"]) / jnp.maximum(finished, 1),
-        episode_length=total(traj["finished_length"].astype(jnp.float32))
-        / jnp.maximum(finished, 1))
+    metrics.update(episode_metrics(traj))
     new = RunState(train=train, env_state=states, episode_return=ep_return,
                    episode_length=ep_length, pool=pool, pool_count=pool_count, key=rs.key,
                    update=update_index)
@@ -526,13 +570,17 @@ class PPO(trainer_lib.ShardedTrainer):
     pool too."""
     if not self.config.init_from:
       return super().init(key)
-    state = self.initial_state(key)
+    state = self.started_from_init_from(self.initial_state(key))
+    return sharding.place_by_field(state, self.state_specs, self.mesh)
+
+  def started_from_init_from(self, state: RunState) -> RunState:
+    """`state` with --init_from's policy (and a fresh optimizer) for every
+    seed, in the opponent pool too."""
     params = init_from_stacked(self.config, self.network, self.env, self.config.num_seeds)
     train = jax.vmap(lambda p: learner.init_train_state(p, self.optimizer))(params)
     pool_size = jax.tree.leaves(state.pool)[0].shape[1]
     pool = jax.tree.map(lambda x: jnp.repeat(x[:, None], pool_size, axis=1), params)
-    state = state.replace(train=train, pool=pool)
-    return sharding.place_by_field(state, self.state_specs, self.mesh)
+    return state.replace(train=train, pool=pool)
 
   def updates_done(self, state: RunState) -> int:
     return int(jax.device_get(state.update))
@@ -573,11 +621,14 @@ def make_train(config: PPOConfig, mesh=None, updates_per_step: int = 1):
 
 
 def agent_from_checkpoint(meta: dict, directory: str, step: int, *,
-                          num_simulations: int | None, seed_index: int) -> Agent:
-  """The greedy policy of seed `seed_index` in checkpoint `directory/step`."""
+                          num_simulations: int | None, seed_index: int,
+                          name: str = "ppo") -> Agent:
+  """The greedy policy of seed `seed_index` in checkpoint `directory/step`
+  (a PPO run's, or any whose config holds PPO's network fields: `name`
+  says which algorithm trained it)."""
   if num_simulations:
-    raise ValueError(f"checkpoint {directory}/{step} is a PPO policy, which does not "
-                     "search; drop the @SIMS budget")
+    raise ValueError(f"checkpoint {directory}/{step} is a {name.upper()} policy, which does "
+                     "not search; drop the @SIMS budget")
   config = config_lib.from_dict(PPOConfig, meta["config"])
   if not 0 <= seed_index < config.num_seeds:
     raise ValueError(f"checkpoint {directory}/{step} holds seeds 0..{config.num_seeds - 1}, "
@@ -590,4 +641,4 @@ def agent_from_checkpoint(meta: dict, directory: str, step: int, *,
   params = jax.tree.map(lambda x: x[seed_index],
                         checkpoint.restore_params_locally(directory, step, stacked))
   suffix = f"/seed_{seed_index}" if config.num_seeds > 1 else ""
-  return players.policy_agent(env, network, params, name=f"ppo@{step}{suffix}")
+  return players.policy_agent(env, network, params, name=f"{name}@{step}{suffix}")

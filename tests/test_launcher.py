@@ -74,7 +74,7 @@ def test_help_explains_the_flags():
 
 
 def test_every_flagfile_parses_and_validates():
-  from agents import alphazero, muzero, ppo
+  from agents import alphazero, muzero, ppo, rlhf
   from launch import _common
   configs = os.path.join(os.path.dirname(os.path.dirname(__file__)), "launch", "configs")
   names = sorted(f[:-6] for f in os.listdir(configs) if f.endswith(".flags"))
@@ -86,10 +86,13 @@ def test_every_flagfile_parses_and_validates():
     path = os.path.join(configs, name + ".flags")
     # The launchers' own flag-to-config path, on a fresh flag set.
     # PPO flagfiles count environment steps; AlphaZero ones iterations.
-    # MuZero flagfiles are named muzero_*.
+    # MuZero flagfiles are named muzero_*, RLHF ones rlhf_*.
     if name.startswith("muzero_"):
       config = _common.config_from_args(muzero.MuZeroConfig, [f"--flagfile={path}"])
       muzero.validate(config, num_devices=1)
+    elif name.startswith("rlhf_"):
+      config = _common.config_from_args(rlhf.RLHFConfig, [f"--flagfile={path}"])
+      rlhf.validate(config, num_devices=1)
     elif "--total_steps=" in open(path).read():
       config = _common.config_from_args(ppo.PPOConfig, [f"--flagfile={path}"])
       ppo.validate(config, num_devices=1)

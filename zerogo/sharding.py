@@ -18,6 +18,7 @@ never by gathering a global array.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable
 
 import jax
@@ -80,8 +81,11 @@ def check_divisible(name: str, value: int, num_devices: int) -> None:
 def _by_field(fn: Callable, state: Any, specs: Any, mesh) -> Any:
   """Applies fn(NamedSharding, subtree) to each field of a run-state
   dataclass, with that field's PartitionSpec from `specs` (same class)."""
-  return type(state)(**{name: fn(NamedSharding(mesh, getattr(specs, name)),
-                                 getattr(state, name))
+  def one(spec, tree):
+    if dataclasses.is_dataclass(spec):  # a nested run state (RLHF holds PPO's)
+      return _by_field(fn, tree, spec, mesh)
+    return fn(NamedSharding(mesh, spec), tree)
+  return type(state)(**{name: one(getattr(specs, name), getattr(state, name))
                         for name in type(specs).__dataclass_fields__})
 
 
