@@ -253,10 +253,7 @@ class RLHF(ppo.PPO):
 
   def __init__(self, config: RLHFConfig, mesh=None, *, rater=None,
                labels_path: str | None = None):
-    self.mesh = mesh if mesh is not None else sharding.make_mesh()
-    validate(config, self.mesh.size)
-    self.config = config
-    self.num_updates = config.num_updates
+    self.bind(config, mesh, validate, config.num_updates)
     self.progress_per_update = config.steps_per_update
     self.updates_per_step = 1
     self.env = ppo.make_env(config)
