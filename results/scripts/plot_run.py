@@ -19,17 +19,20 @@ from plotting import save  # noqa: E402  (beside this script)
 def main(src: str, out: str) -> None:
   rows = metrics.read_jsonl(src)
   it = [r["iteration"] for r in rows]
-  fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
-  for key in ("policy_loss", "value_loss"):
-    axes[0].plot(it, [r[key] for r in rows], label=key)
+  rates = sorted({k for r in rows for k in r if k.endswith("_win_rate")})
+  fig, axes = plt.subplots(1, 3 if rates else 2, figsize=(14 if rates else 10, 3.8))
+  # Every loss the run logged (auxiliary heads too), in the order trained.
+  for key in [k for k in rows[-1] if k.endswith("_loss")]:
+    axes[0].plot(it, [r.get(key, float("nan")) for r in rows], label=key)
   axes[0].set_title("losses")
   axes[1].plot(it, [r["game_length"] for r in rows])
   axes[1].set_title("self-play game length (moves)")
-  for key in sorted({k for r in rows for k in r if k.endswith("_win_rate")}):
+  for key in rates:
     pts = [(r["iteration"], r[key]) for r in rows if key in r]
     axes[2].plot(*zip(*pts), marker="o", label=key.split("/")[-1])
-  axes[2].set_ylim(0, 1.02)
-  axes[2].set_title("evaluation win rate")
+  if rates:
+    axes[2].set_ylim(0, 1.02)
+    axes[2].set_title("evaluation win rate")
   save(fig, axes, out, "iteration")
 
 
