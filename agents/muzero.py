@@ -253,8 +253,6 @@ class MuZero(trainer_lib.ShardedTrainer):
     self.network = make_network(config, self.env)
     self.optimizer = make_optimizer(config)
     body = make_iteration_fn(config, self.env, self.network, self.optimizer)
-
-
     self.state_specs = run_state_specs()
     self.step = trainer_lib.CompiledStep(trainer_lib.one_update(body), self.mesh,
                                          self.state_specs,

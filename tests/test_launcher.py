@@ -99,8 +99,9 @@ def test_every_flagfile_parses_and_validates():
     else:
       config = _common.config_from_args(alphazero.AlphaZeroConfig, [f"--flagfile={path}"])
       alphazero.validate(config, num_devices=1)
-    written = dict(line.strip()[2:].split("=", 1) for line in open(path)
-                   if line.startswith("--"))
+    # `--flag=value`, or a bare boolean `--flag` (true).
+    written = {name: value if sep else "true" for name, sep, value in (
+        line.strip()[2:].partition("=") for line in open(path) if line.startswith("--"))}
     assert config.env_id == written["env"], name      # renamed flags reach the config
     assert str(config.seed) == written.get("seed", str(config.seed)), name
 

@@ -121,7 +121,7 @@ def test_pretrain_checkpoint_plays_and_seeds_selfplay(tmp_path):
   assert bad.stderr.strip().splitlines() == [
       f"error: --init_from={workdir} holds a network trained with --num_channels=32, but "
       "this run asks for --num_channels=16; use the same network flags (--env, "
-      "--num_channels, --num_blocks, --torso, --global_pool, --reply_head)"]
+      "--num_channels, --num_blocks, --torso, --global_pool, --reply_head, --ownership_head)"]
   other_game = run_launcher("selfplay.py", "--env=connect_four", f"--init_from={workdir}",
                             f"--workdir={tmp_path / 'sp'}", *flags, check=False)
   assert other_game.returncode == 2 and "--env=tic_tac_toe" in other_game.stderr
