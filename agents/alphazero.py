@@ -51,10 +51,10 @@ def validate(config: AlphaZeroConfig, num_devices: int) -> None:
         f"--fast_simulations={config.fast_simulations} must be less than "
         f"--num_simulations={config.num_simulations} (it is the cheap search of "
         f"playout cap randomization)")
-  if config.no_pass_before and not config.env_id.startswith("go_"):
+  if config.no_pass_before and not go.is_go(config.env_id):
     raise ValueError(f"--no_pass_before is for Go (the pass move); {config.env_id!r} "
                      "has no pass to hold back")
-  if config.ownership_head and not (config.env_id.startswith("go_") and config.torso == "conv"):
+  if config.ownership_head and not (go.is_go(config.env_id) and config.torso == "conv"):
     raise ValueError(
         f"--ownership_head needs Go and --torso=conv (it predicts every point's final "
         f"owner); {config.env_id!r} with --torso={config.torso} has no such target")
@@ -222,6 +222,7 @@ def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
     buffer = replay.add(actor.replay, jax.vmap(env.observe)(states), out.policy,
                         states.current_player, episode, out.search_value)
     states, info, final = jax.vmap(game.step_with_final)(states, action, keys[:, 1])
+    ownership = score = None
     if config.ownership_head:
       # The flood fill runs only on moves where some game of this device
       # ended (a few in 30); the targets of unfinished games are unused.
@@ -229,10 +230,7 @@ def make_iteration_fn(config: AlphaZeroConfig, env, network, optimizer):
       ownership, score = jax.lax.cond(info.done.any(), targets,
                                       lambda: jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype),
                                                            jax.eval_shape(targets)))
-      buffer = replay.backfill(buffer, info.done, info.rewards, actor.episode,
-                               ownership, score)
-    else:
-      buffer = replay.backfill(buffer, info.done, info.rewards, actor.episode)
+    buffer = replay.backfill(buffer, info.done, info.rewards, actor.episode, ownership, score)
     moves = actor.moves + 1
     stats = {"games_finished": info.done.sum(),
              "finished_game_moves": jnp.where(info.done, moves, 0).sum(),
@@ -317,8 +315,6 @@ class AlphaZero(trainer_lib.ShardedTrainer):
     self.network = make_network(config, self.env)
     self.optimizer = make_optimizer(config)
     body = make_iteration_fn(config, self.env, self.network, self.optimizer)
-
-
     self.state_specs = run_state_specs()
     self.step = trainer_lib.CompiledStep(trainer_lib.one_update(body), self.mesh,
                                          self.state_specs,
