@@ -4,7 +4,8 @@ r"""Play a trained agent against a fixed opponent and print the result.
 
 Colours alternate (the agent moves first in half of the games). Prints one
 JSON line: wins, draws, losses, the score (win 1, draw 1/2) with its 95%
-Wilson interval, and the win rate.
+Wilson interval, and the win rate; with --time_moves=N also each side's mean
+wall clock per move in a single game (batch of one, compilation excluded).
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ flags.DEFINE_integer("games", 256, "Games to play (even: half with each colour).
                      upper_bound=10_000_000)
 flags.DEFINE_integer("batch", 128, "Games played at once.", upper_bound=1_000_000)
 flags.DEFINE_integer("seed", 0, "Seed of the match.", lower_bound=0, upper_bound=2**31 - 1)
+flags.DEFINE_integer("time_moves", 0, "Also time each side's move alone (one game, "
+                     "compilation left out) over this many positions of a random game "
+                     "and print the mean seconds per move (0: off).",
+                     lower_bound=0, upper_bound=10_000)
 FLAGS = flags.FLAGS
 
 
@@ -65,13 +70,19 @@ def main(argv):
       counts = dict(result.summary(), first_wins=(wins & first).sum(),
                     second_wins=(wins & ~first).sum())
       totals = {k: v + int(counts[k]) for k, v in totals.items()}
+    timing = {}
+    if FLAGS.time_moves:
+      timing = {"seconds_per_move": {
+          side: round(arena.seconds_per_move(player, jax.random.PRNGKey(FLAGS.seed),
+                                             FLAGS.time_moves), 4)
+          for side, player in (("agent", agent), ("opponent", opponent))}}
     print(json.dumps({"agent": agent.name, "env": agent.env_id,
                       "num_simulations": agent.num_simulations,
                       "opponent": FLAGS.opponent, "games": games, **totals,
                       "score": (totals["wins"] + 0.5 * totals["draws"]) / games,
                       "score_95ci": list(report.score_interval(
                           totals["wins"], totals["draws"], games)),
-                      "win_rate": totals["wins"] / games}))
+                      "win_rate": totals["wins"] / games, **timing}))
 
   _common.run_guarded(run)
 

@@ -43,9 +43,11 @@ def test_tiny_run_writes_everything_and_loads_as_an_agent(tmp_path):
   assert raw.num_simulations == 0 and raw.act(states, jax.random.PRNGKey(1)).shape == (5,)
 
   proc = run_launcher("evaluate.py", f"--checkpoint={workdir}", "--opponent=uct:2",
-                      "--games=4", "--batch=4", "--num_simulations=2")
+                      "--games=4", "--batch=4", "--num_simulations=2", "--time_moves=3")
   result = json.loads(proc.stdout.strip().splitlines()[-1])
   assert result["games"] == 4 and result["wins"] + result["draws"] + result["losses"] == 4
+  assert set(result["seconds_per_move"]) == {"agent", "opponent"}
+  assert all(0 < s < 60 for s in result["seconds_per_move"].values())
   assert result["first_wins"] + result["second_wins"] == result["wins"]
 
 

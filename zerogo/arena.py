@@ -189,6 +189,33 @@ class AgentPlayer(Player):
     return int(self._act(self.agent.params, batched, key)[0])
 
 
+def seconds_per_move(agent: Agent, key: jax.Array, num_positions: int = 16,
+                     env=None) -> float:
+  """Mean wall clock of one move of `agent` alone (a batch of one game, as a
+  person or an engine would meet it), over `num_positions` positions of a
+  random game; compilation is left out (one move is played first)."""
+  import time
+  env = env if env is not None else agent.env
+  player = AgentPlayer(agent)
+  step = _jitted_step(env)
+  key, init_key = jax.random.split(key)
+  state = env.init(init_key)
+  jax.block_until_ready(player.genmove(state, key))  # compile
+  spent, timed = 0.0, 0
+  while timed < num_positions:
+    if bool(state.terminated | state.truncated):
+      key, init_key = jax.random.split(key)
+      state = env.init(init_key)
+    key, move_key, random_key, step_key = jax.random.split(key, 4)
+    started = time.perf_counter()
+    player.genmove(state, move_key)  # int(): the move is on the host when it returns
+    spent += time.perf_counter() - started
+    timed += 1
+    state = step(state, envs.random_legal_action(random_key, state.legal_action_mask),
+                 step_key)
+  return spent / num_positions
+
+
 @dataclasses.dataclass
 class GameRecord:
   """One finished game. `score` is the first player's (1, 0.5, 0); `reason`

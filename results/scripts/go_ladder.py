@@ -60,6 +60,8 @@ def main():
   parser.add_argument("--levels", default="0,5,10", help="GNU Go levels")
   parser.add_argument("--out", required=True)
   parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--sims", type=int, default=0,
+                      help="simulations a move of the checkpoints (0: their own play budget)")
   args = parser.parse_args()
 
   from zerogo import metrics, ratings
@@ -80,7 +82,7 @@ def main():
   games = _games(calibration)
   names = {}
   for step in steps:
-    name = f"ckpt:{os.path.join(ckpt_dir, str(step))}"
+    name = f"ckpt:{os.path.join(ckpt_dir, str(step))}" + (f"@{args.sims}" if args.sims else "")
     out = os.path.join(args.out, f"iteration_{step}")
     _tournament(args.env, [name] + engines + ["random"], args.games, out, args.seed + step,
                 "gauntlet")
