@@ -11,6 +11,7 @@ minatar-breakout, moves the paddle towards the ball's column) and
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import jax
@@ -55,8 +56,9 @@ def parse(spec: str) -> list[tuple[str, float]]:
         name, weight = head, float(tail)
       except ValueError:
         name, weight = part, 1.0
-    if weight <= 0:
-      raise ValueError(f"--behaviour: weight of {name!r} must be positive, got {weight}")
+    if not math.isfinite(weight) or weight <= 0:
+      raise ValueError(f"--behaviour: weight of {name!r} must be a positive number, got "
+                       f"{weight}")
     out.append((name, weight))
   if not out:
     raise ValueError("--behaviour is empty; e.g. --behaviour=breakout_tracker:0.5,random:0.5")

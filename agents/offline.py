@@ -42,6 +42,7 @@ def validate(config: OfflineConfig, num_devices: int) -> None:
   if env.num_players != 1:
     raise ValueError(f"offline RL here is for one-player envs; {config.env_id} has "
                      f"{env.num_players} players")
+  ppo.validate_network(config, env)
   if not config.dataset:
     raise ValueError("--dataset is required: a Minari dataset directory "
                      "(launch/log_play.py writes one)")

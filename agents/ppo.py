@@ -45,13 +45,10 @@ def make_env(config: PPOConfig):
   return envs.make(config.env_id)
 
 
-def validate(config: PPOConfig, num_devices: int) -> None:
-  """Raises ValueError with one sentence naming the fix; no JAX work."""
-  config_lib.check(config)
-  env = make_env(config)  # an unknown env_id raises UnknownEnvError here
-  if env.num_players not in (1, 2):
-    raise ValueError(f"PPO plays one- or two-player games; {config.env_id!r} has "
-                     f"{env.num_players} players")
+def validate_network(config, env) -> None:
+  """The network flags' checks (--torso, --shared_torso, --column_*,
+  --mirror_symmetry) of a PPO network config on `env`: PPOConfig or any
+  config with its network fields (OfflineConfig)."""
   torso = networks.resolve_ppo_torso(config.torso, env.observation_shape)
   if torso in networks.GRID_TORSOS and len(env.observation_shape) != 3:
     raise ValueError(f"--torso={torso} needs grid observations; {config.env_id} has shape "
@@ -59,7 +56,7 @@ def validate(config: PPOConfig, num_devices: int) -> None:
   if config.shared_torso and torso == "cnn":
     raise ValueError("--shared_torso is for --torso=mlp or column (the cnn torso always "
                      "shares its dense layer)")
-  defaults = PPOConfig()
+  defaults = type(config)()
   if torso != "column":
     for name in ("column_features", "column_heads"):
       if getattr(config, name) != getattr(defaults, name):
@@ -67,6 +64,16 @@ def validate(config: PPOConfig, num_devices: int) -> None:
   if config.mirror_symmetry and not symmetry.has_mirror(config.env_id):
     raise ValueError(f"--mirror_symmetry: {config.env_id} has no declared left-right mirror "
                      f"(games that do: {', '.join(symmetry.MIRRORS)})")
+
+
+def validate(config: PPOConfig, num_devices: int) -> None:
+  """Raises ValueError with one sentence naming the fix; no JAX work."""
+  config_lib.check(config)
+  env = make_env(config)  # an unknown env_id raises UnknownEnvError here
+  if env.num_players not in (1, 2):
+    raise ValueError(f"PPO plays one- or two-player games; {config.env_id!r} has "
+                     f"{env.num_players} players")
+  validate_network(config, env)
   sharding.check_divisible("num_envs", config.num_envs, num_devices)
   if config.num_steps % config.num_minibatches:
     raise ValueError(

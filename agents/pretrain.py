@@ -17,6 +17,8 @@ summed over devices (`zerogo.learner.sgd_step`).
 
 from __future__ import annotations
 
+import re
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -46,6 +48,12 @@ def validate(config: PretrainConfig, num_devices: int) -> None:
   if config.num_steps % config.steps_per_call:
     raise ValueError(f"--steps_per_call={config.steps_per_call} must divide "
                      f"--num_steps={config.num_steps}")
+  if config.players:
+    try:
+      re.compile(config.players)
+    except re.error as e:
+      raise ValueError(f"--players={config.players!r} is not a regular expression "
+                       f"({e})") from None
 
 
 def alphazero_config(config: PretrainConfig) -> AlphaZeroConfig:
@@ -102,7 +110,6 @@ def load_positions(config: PretrainConfig):
     if config.winner_only:
       keep &= p.value > 0
     if config.players:
-      import re
       pattern = re.compile(config.players)
       named = np.array([bool(pattern.search(n)) for n in report.player_names], bool)
       keep &= named[p.player] if len(named) else keep

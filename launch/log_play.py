@@ -26,12 +26,13 @@ from launch import _common  # noqa: E402
 flags.DEFINE_string("env", None, "One-player env: minatar-breakout, ..., CartPole-v1.")
 flags.DEFINE_string("behaviour", None, "Behaviour policy: COMPONENT:WEIGHT,... of random, "
                     "ckpt:PATH, breakout_tracker, breakout_away.")
-flags.DEFINE_integer("episodes", 100, "Episodes to log.")
-flags.DEFINE_integer("max_steps", 1000, "Cut an episode off (truncated) after this many steps.")
+flags.DEFINE_integer("episodes", 100, "Episodes to log.", lower_bound=1, upper_bound=2**31 - 1)
+flags.DEFINE_integer("max_steps", 1000, "Cut an episode off (truncated) after this many steps.",
+                     lower_bound=1, upper_bound=2**31 - 1)
 flags.DEFINE_string("out", None, "Root directory of Minari datasets (MINARI_DATASETS_PATH).")
-flags.DEFINE_string("dataset_id", None, "Minari dataset id, e.g. "
+flags.DEFINE_string("dataset_id", None, "Minari dataset id (namespace/name-vN), such as "
                     "zerogo/minatar-breakout/mixed-v0.")
-flags.DEFINE_integer("seed", 0, "Seed of the episodes.")
+flags.DEFINE_integer("seed", 0, "Seed of the episodes.", lower_bound=0, upper_bound=2**31 - 1)
 FLAGS = flags.FLAGS
 
 
@@ -46,10 +47,9 @@ def main(argv):
     from agents.ppo import make_env
     from agents.configs import PPOConfig
     from zerogo import offline_data
-    if FLAGS.episodes < 1 or FLAGS.max_steps < 1:
-      raise ValueError("--episodes and --max_steps must be at least 1")
     env = make_env(PPOConfig(env_id=FLAGS.env))
     policy = behaviour.make(FLAGS.behaviour, env)
+    offline_data.check_dataset_id(FLAGS.dataset_id)  # before logging, not after
     if os.path.exists(os.path.join(FLAGS.out, FLAGS.dataset_id)):
       raise ValueError(f"{os.path.join(FLAGS.out, FLAGS.dataset_id)} exists; choose another "
                        "--dataset_id (e.g. bump its -vN)")

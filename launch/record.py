@@ -29,12 +29,14 @@ flags.DEFINE_string("opponent", None, "Two-player games: the other side (a check
                     "or random, uct:N, minimax; default: the agent itself).")
 flags.DEFINE_bool("agent_first", True, "Two-player games: the agent moves first.")
 flags.DEFINE_integer("num_simulations", None, "Search budget of loaded agents "
-                     "(default: as trained).")
+                     "(default: as trained).", lower_bound=0, upper_bound=1_000_000)
 flags.DEFINE_string("out", None, "Where to write the GIF (.gif).")
-flags.DEFINE_integer("seed", 0, "Seed of the game or episode.")
+flags.DEFINE_integer("seed", 0, "Seed of the game or episode.", lower_bound=0,
+                     upper_bound=2**31 - 1)
 flags.DEFINE_integer("max_steps", 1000, "One-player games: stop the episode after this "
-                     "many steps.")
-flags.DEFINE_integer("every", 1, "Keep every N-th position (long episodes: smaller GIFs).")
+                     "many steps.", lower_bound=1, upper_bound=2**31 - 1)
+flags.DEFINE_integer("every", 1, "Keep every N-th position (long episodes: smaller GIFs).",
+                     lower_bound=1, upper_bound=2**31 - 1)
 flags.DEFINE_integer("frame_ms", None, "Milliseconds per frame (default: 500 for board "
                      "games, 60 for episodes).")
 FLAGS = flags.FLAGS
@@ -62,8 +64,6 @@ def main(argv):
   def run():
     if not FLAGS.out.endswith(".gif"):
       raise ValueError(f"--out={FLAGS.out} must end in .gif")
-    if FLAGS.max_steps < 1 or FLAGS.every < 1:
-      raise ValueError("--max_steps and --every must be at least 1")
     if FLAGS.frame_ms is not None and not 10 <= FLAGS.frame_ms <= 10000:
       raise ValueError(f"--frame_ms must be between 10 and 10000, got {FLAGS.frame_ms}")
     import envs

@@ -43,8 +43,9 @@ def main(argv):
   def run():
     if not 1 <= FLAGS.port <= 65535:
       raise ValueError(f"--port must be between 1 and 65535, got {FLAGS.port}")
-    if FLAGS.num_simulations is not None and FLAGS.num_simulations < 0:
-      raise ValueError(f"--num_simulations must be >= 0, got {FLAGS.num_simulations}")
+    if FLAGS.num_simulations is not None and not 0 <= FLAGS.num_simulations <= 1_000_000:
+      raise ValueError(f"--num_simulations must be >= 0 and at most 1000000 (as in "
+                       f"evaluate.py), got {FLAGS.num_simulations}")
     for path in FLAGS.games:
       if not os.path.isdir(path):
         raise ValueError(f"--games={path} is not a directory")

@@ -40,6 +40,25 @@ TINY = ["--num_iterations=1", "--selfplay_batch_size=4", "--num_simulations=2",
 TINY_PPO = ["--env=CartPole-v1", "--total_steps=64", "--num_envs=4", "--num_steps=8",
             "--num_minibatches=2", "--num_epochs=1", "--hidden=4", "--noprogress",
             "--eval_every=0", "--nosummary"]
+TINY_MZ = ["--env=CartPole-v1", "--num_iterations=1", "--num_envs=2", "--unroll_length=2",
+           "--num_simulations=2", "--max_num_considered_actions=2", "--latent_size=4",
+           "--num_blocks=0", "--support_size=2", "--replay_rows=8", "--num_unroll_steps=1",
+           "--td_steps=2", "--train_batch_size=2", "--sgd_steps_per_iteration=1",
+           "--warmup_steps=0", "--noprogress", "--eval_every=0", "--nosummary"]
+TINY_PRE = ["--env=tic_tac_toe", "--records={records}", "--num_steps=2", "--steps_per_call=1",
+            "--batch_size=4", "--num_channels=4", "--num_blocks=1", "--torso=mlp",
+            "--num_simulations=2", "--max_num_considered_actions=2", "--noprogress",
+            "--eval_every=0", "--nosummary"]
+TINY_OFF = ["--env=CartPole-v1", "--dataset={dataset}", "--algorithm=bc", "--num_steps=2",
+            "--steps_per_call=1", "--batch_size=4", "--torso=mlp", "--hidden=4",
+            "--num_layers=1", "--noprogress", "--eval_every=0", "--nosummary"]
+TINY_RLHF = ["--env=CartPole-v1", "--total_steps=64", "--num_envs=4", "--num_steps=8",
+             "--num_minibatches=2", "--num_epochs=1", "--hidden=4", "--clip_length=4",
+             "--total_labels=2", "--reward_ensemble=1", "--reward_hidden=4",
+             "--reward_layers=1", "--reward_steps=1", "--reward_batch_size=2",
+             "--heldout_every=0", "--noprogress", "--eval_every=0", "--nosummary"]
+TINY_ALL = {*TINY, *TINY_PPO, *TINY_MZ, *TINY_PRE, *TINY_OFF, *TINY_RLHF}
+DATASET_ID = "zerogo/cartpole/tiny-v0"
 OVERFLOW = "99999999999999999999"
 INT_BAD = ["0", "-1", OVERFLOW, "abc", "1.5", "nan", ""]
 FLOAT_BAD = ["nan", "inf", "-inf", "-1", "abc", "1e309"]
@@ -48,7 +67,10 @@ FLOAT_BAD = ["nan", "inf", "-inf", "-1", "abc", "1e309"]
 def _cases() -> list[tuple[str, list[str]]]:
   """(launcher, args) pairs; {tmp} is a fresh directory per case, {file} an
   existing file, {ckpt} a valid tic-tac-toe checkpoint, {corrupt} a workdir
-  whose checkpoint is garbage, {ro} a read-only directory."""
+  whose checkpoint is garbage, {ro} a read-only directory, {records} a
+  tic-tac-toe games.jsonl and {bad_records} a garbage one, {dataset} a tiny
+  CartPole Minari dataset (id DATASET_ID under {dataset_root}) and
+  {bad_dataset} a copy whose files are garbage."""
   cases = []
 
   def add(script, *args):
@@ -194,25 +216,182 @@ def _cases() -> list[tuple[str, list[str]]]:
       add("bench.py", bench, f"--{flag}={value}")
   add("bench.py", "nonsense")
   add("bench.py")
+
+  # Training: MuZero (muzero.py), one-player CartPole with a tiny model.
+  for flag, values in (("num_iterations", ("0", OVERFLOW, "abc")), ("num_envs", ("0", "1.5")),
+                       ("num_simulations", ("-3",)), ("support_size", ("0",)),
+                       ("td_steps", (OVERFLOW,)), ("replay_rows", ("4",)),
+                       ("train_batch_size", ("3",)), ("seed", ("-1", OVERFLOW))):
+    for value in values:
+      add("muzero.py", *TINY_MZ, "--workdir={tmp}/w", f"--{flag}={value}")
+  for flag, values in (("gamma", ("nan", "1.5")), ("learning_rate", ("inf",)),
+                       ("reanalyse_fraction", ("0.1",)), ("sticky_action_prob", ("-1",))):
+    for value in values:
+      add("muzero.py", *TINY_MZ, "--workdir={tmp}/w", f"--{flag}={value}")
+  for args in (["--search=alphabeta"], ["--torso=conv"], ["--env=chekers"],
+               ["--env=tic_tac_toe", "--sticky_action_prob=0.1"], ["--time_budget_s=nan"],
+               ["stray_argument"], ["--no_such_flag=1"]):
+    add("muzero.py", *TINY_MZ, "--workdir={tmp}/w", *args)
+  for workdir in ("{file}", "", "/proc/zerogo_sweep", "{ckpt}", "{corrupt}"):
+    add("muzero.py", *TINY_MZ, f"--workdir={workdir}")
+
+  # Training: supervised pretraining from game records (pretrain.py).
+  for records in ("/no/such/games.jsonl", "{file}", "{tmp}", ",", "/dev/null", "{bad_records}",
+                  "{ckpt}", "{records},/no/such"):
+    add("pretrain.py", *TINY_PRE, "--workdir={tmp}/w", f"--records={records}")
+  for flag, values in (("num_steps", ("0", OVERFLOW)), ("steps_per_call", ("3",)),
+                       ("batch_size", ("0", OVERFLOW)), ("heldout_fraction", ("nan", "1")),
+                       ("learning_rate", ("0",)), ("num_simulations", ("-1",))):
+    for value in values:
+      add("pretrain.py", *TINY_PRE, "--workdir={tmp}/w", f"--{flag}={value}")
+  for args in (["--env=CartPole-v1"], ["--env=chekers"], ["--env=go_9x9"],
+               ["--torso=transformer"], ["--players=("], ["--players=nobody"], ["stray"]):
+    add("pretrain.py", *TINY_PRE, "--workdir={tmp}/w", *args)
+  for workdir in ("{file}", "/proc/zerogo_sweep", "{ckpt}", "{corrupt}"):
+    add("pretrain.py", *TINY_PRE, f"--workdir={workdir}")
+
+  # Training: offline RL from a Minari dataset (offline.py).
+  for dataset in ("/no/such", "{file}", "{tmp}", "", "{bad_dataset}", "{ckpt}"):
+    add("offline.py", *TINY_OFF, "--workdir={tmp}/w", f"--dataset={dataset}")
+  for flag, values in (("num_steps", (OVERFLOW,)), ("steps_per_call", ("3",)),
+                       ("batch_size", ("0", "abc")), ("num_seeds", ("0", OVERFLOW)),
+                       ("learning_rate", ("nan",)), ("gamma", ("2",)), ("cql_alpha", ("inf",)),
+                       ("target_update", ("0",)), ("sticky_action_prob", ("nan",))):
+    for value in values:
+      add("offline.py", *TINY_OFF, "--workdir={tmp}/w", f"--{flag}={value}")
+  for args in (["--env=tic_tac_toe"], ["--env=chekers"], ["--env=minatar-breakout"],
+               ["--algorithm=dqn"], ["--torso=cnn"], ["--column_heads=2"],
+               ["stray"]):
+    add("offline.py", *TINY_OFF, "--workdir={tmp}/w", *args)
+  for workdir in ("{file}", "/proc/zerogo_sweep", "{ckpt}", "{corrupt}"):
+    add("offline.py", *TINY_OFF, f"--workdir={workdir}")
+
+  # log_play.py: logging a behaviour policy as a Minari dataset.
+  log = ["--env=CartPole-v1", "--episodes=2", "--max_steps=5", "--out={tmp}/d",
+         "--dataset_id=zerogo/cartpole/x-v0"]
+  for behaviour in ("nope", "random:-1", "random:nan", "random:inf", "breakout_tracker",
+                    "ckpt:{ckpt}", "ckpt:{corrupt}", "ckpt:/no/such", ","):
+    add("log_play.py", *log, f"--behaviour={behaviour}")
+  for args in (["--episodes=0"], ["--episodes=" + OVERFLOW], ["--episodes=abc"],
+               ["--max_steps=" + OVERFLOW], ["--seed=-1"], ["--seed=" + OVERFLOW],
+               ["--env=chekers"], ["--env=tic_tac_toe"], ["--out={file}"],
+               ["--out=/proc/zerogo_sweep"], ["--dataset_id=x"],
+               ["--dataset_id=../../escape-v0"], ["stray"]):
+    add("log_play.py", *log, "--behaviour=random", *args)
+  add("log_play.py", "--env=CartPole-v1", "--behaviour=random", "--out={tmp}/d")  # no id
+  add("log_play.py", "--env=CartPole-v1", "--behaviour=random", "--episodes=1",
+      "--out={dataset_root}", "--dataset_id=" + DATASET_ID)  # the id exists
+
+  # serve.py: only arguments that must fail before the server starts.
+  for args in (["--port=0"], ["--port=65536"], ["--port=" + OVERFLOW], ["--port=abc"],
+               ["--num_simulations=-1"], ["--num_simulations=" + OVERFLOW],
+               ["--games=/no/such"], ["--games={file}"],
+               ["--checkpoint=/no/such"], ["--checkpoint={file}"], ["--checkpoint={corrupt}"],
+               ["--checkpoint={tmp}"], ["stray"]):
+    add("serve.py", *args)
+
+  # record.py: a GIF of one game or episode.
+  for args in (["--checkpoint=/no/such"], ["--checkpoint={corrupt}"], ["--checkpoint={tmp}"],
+               ["--checkpoint=uct:2"], ["--checkpoint=uct:abc", "--env=tic_tac_toe"],
+               ["--checkpoint=uct:" + OVERFLOW, "--env=tic_tac_toe"],
+               ["--checkpoint=random", "--env=chekers"],
+               ["--checkpoint=random", "--env=CartPole-v1"],
+               ["--checkpoint={ckpt}", "--env=connect_four"],
+               ["--checkpoint={ckpt}", "--opponent=uct:abc"],
+               ["--checkpoint={ckpt}", "--opponent={corrupt}"],
+               ["--checkpoint={ckpt}", "--every=0"],
+               ["--checkpoint={ckpt}", "--every=" + OVERFLOW],
+               ["--checkpoint={ckpt}", "--frame_ms=" + OVERFLOW],
+               ["--checkpoint={ckpt}", "--num_simulations=-1"],
+               ["--checkpoint={ckpt}", "--num_simulations=" + OVERFLOW],
+               ["--checkpoint={ckpt}", "--seed=-1"],
+               ["--checkpoint={ckpt}", "--seed=" + OVERFLOW], ["--checkpoint={ckpt}", "stray"]):
+    add("record.py", "--out={tmp}/x.gif", *args)
+  for out in ("{tmp}/x.png", "/proc/zerogo_sweep/x.gif", "{file}/x.gif"):
+    add("record.py", "--checkpoint={ckpt}", f"--out={out}")
+  add("record.py", "--checkpoint={ckpt}")  # no --out
+
+  # Training: RLHF (rlhf.py), synthetic rater on CartPole.
+  for flag, values in (("total_steps", ("0", OVERFLOW)), ("clip_length", ("100",)),
+                       ("clips_per_query", ("1", OVERFLOW)), ("total_labels", (OVERFLOW,)),
+                       ("label_fraction", ("0", "nan")), ("rater_temperature", ("inf",)),
+                       ("rater_mistake_rate", ("2",)), ("reward_ensemble", (OVERFLOW,)),
+                       ("reward_learning_rate", ("nan",)), ("heldout_every", ("1",)),
+                       ("kl_coef", ("-1",)), ("num_seeds", ("2",))):
+    for value in values:
+      add("rlhf.py", *TINY_RLHF, "--workdir={tmp}/w", f"--{flag}={value}")
+  for args in (["--rater=robot"], ["--env=minatar-breakout", "--rater_objective=centre"],
+               ["--rater=ai"], ["--rater_checkpoint={tmp}"],
+               ["--rater=ai", "--rater_checkpoint=/no/such"],
+               ["--rater=ai", "--rater_checkpoint={ckpt}"],
+               ["--rater=ai", "--rater_checkpoint={corrupt}"], ["--rater=human"],
+               ["--env=tic_tac_toe"], ["--init_from={ckpt}"], ["--init_from={corrupt}"],
+               ["stray"]):
+    add("rlhf.py", *TINY_RLHF, "--workdir={tmp}/w", *args)
+  for workdir in ("{file}", "", "/proc/zerogo_sweep", "{ckpt}", "{corrupt}"):
+    add("rlhf.py", *TINY_RLHF, f"--workdir={workdir}")
   return cases
 
 
-def _setup(base: str) -> dict:
-  """The shared fixtures the cases refer to."""
+def _tic_tac_toe_games(path: str, count: int = 12) -> None:
+  """A games.jsonl (launch/tournament.py's format) of `count` tic-tac-toe
+  games of random legal moves."""
+  import json
+  rng = random.Random(0)
+  lines = [(0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8),
+           (2, 4, 6)]
+  with open(path, "w") as f:
+    for number in range(count):
+      board, moves, winner = [None] * 9, [], None
+      while winner is None and len(moves) < 9:
+        cell = rng.choice([c for c in range(9) if board[c] is None])
+        board[cell] = len(moves) % 2
+        moves.append(cell)
+        if any(board[a] is not None and board[a] == board[b] == board[c] for a, b, c in lines):
+          winner = board[cell]
+      score = 0.5 if winner is None else 1.0 - winner
+      f.write(json.dumps({"game": number + 1, "first": "x", "second": "o",
+                          "moves": [str(m + 1) for m in moves], "score_first": score}) + "\n")
+
+
+def _garble(directory: str) -> None:
+  for dirpath, _, files in os.walk(directory):
+    for name in files:
+      with open(os.path.join(dirpath, name), "wb") as f:
+        f.write(b"\x00garbage")
+
+
+def _setup(base: str, cases=None) -> dict:
+  """The shared fixtures the cases refer to (the dataset only when a case
+  in `cases` needs it: logging it takes a subprocess)."""
   sys.path.insert(0, os.path.join(ROOT, "tests"))
   sys.path.insert(0, ROOT)
   from conftest import untrained_checkpoint
   paths = {"file": os.path.join(base, "a_file"), "ro": os.path.join(base, "readonly"),
-           "ckpt": os.path.join(base, "ckpt"), "corrupt": os.path.join(base, "corrupt")}
+           "ckpt": os.path.join(base, "ckpt"), "corrupt": os.path.join(base, "corrupt"),
+           "records": os.path.join(base, "games.jsonl"),
+           "bad_records": os.path.join(base, "bad_games.jsonl"),
+           "dataset_root": os.path.join(base, "datasets"),
+           "dataset": os.path.join(base, "datasets", DATASET_ID),
+           "bad_dataset": os.path.join(base, "bad_dataset")}
   with open(paths["file"], "w") as f:
     f.write("not a directory\n")
+  _tic_tac_toe_games(paths["records"])
+  with open(paths["bad_records"], "w") as f:
+    f.write('{"game": 1, "moves": ["10", "x"]}\nnot json at all\n{"moves": 3}\n')
+  text = " ".join(" ".join(args) for _, args in (cases or []))
+  if "{dataset" in text or "{bad_dataset}" in text:
+    subprocess.run([sys.executable, os.path.join(ROOT, "launch", "log_play.py"),
+                    "--env=CartPole-v1", "--behaviour=random", "--episodes=4",
+                    "--max_steps=20", f"--out={paths['dataset_root']}",
+                    f"--dataset_id={DATASET_ID}"], check=True, cwd=ROOT,
+                   capture_output=True, env=dict(os.environ, JAX_NUM_CPU_DEVICES="1"))
+    shutil.copytree(paths["dataset"], paths["bad_dataset"])
+    _garble(paths["bad_dataset"])
   os.makedirs(paths["ro"])
   untrained_checkpoint(paths["ckpt"], "tic_tac_toe", num_channels=4, num_blocks=1)
   shutil.copytree(paths["ckpt"], paths["corrupt"])
-  for dirpath, _, files in os.walk(os.path.join(paths["corrupt"], "checkpoints")):
-    for name in files:
-      with open(os.path.join(dirpath, name), "wb") as f:
-        f.write(b"\x00garbage")
+  _garble(os.path.join(paths["corrupt"], "checkpoints"))
   os.chmod(paths["ro"], 0o555)
   return paths
 
@@ -260,7 +439,7 @@ def sweep(cases, jobs: int = 2, timeout_s: float = 180, log=print,
           on_result=None) -> list[dict]:
   base = tempfile.mkdtemp(prefix="bad_input_sweep_")
   try:
-    paths = dict(_setup(base), base=base)
+    paths = dict(_setup(base, cases), base=base)
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
       futures = [pool.submit(run_case, s, a, paths, timeout_s) for s, a in cases]
       results = []
@@ -302,7 +481,7 @@ def write_markdown(path: str, results, command: str, wall_s: float) -> None:
            "| # | launcher | arguments (after the fixed tiny config) | outcome | exit | last stderr line |",
            "|---|---|---|---|---|---|"]
   for i, r in enumerate(results, 1):
-    args = " ".join(a for a in r["args"] if a not in TINY and a not in TINY_PPO)
+    args = " ".join(a for a in r["args"] if a not in TINY_ALL)
     cell = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
     lines.append(f"| {i} | {r['launcher']} | `{cell(args)}` | {r['category']} | "
                  f"{r['exit']} | {cell(r['last'][:160])} |")

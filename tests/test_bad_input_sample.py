@@ -17,8 +17,8 @@ def test_a_random_sample_of_bad_inputs_is_one_sentence_or_success():
   # keep this fast; the full sweep runs them.
   quick = [c for c in bad_input_sweep._cases()
            if c[0] in ("bench.py", "evaluate.py", "tournament.py", "ablate.py", "gtp.py",
-                       "play.py") or any(v in " ".join(c[1]) for v in ("=nan", "=-", "=abc",
-                                                                           "=x", "=99999"))]
+                       "play.py", "serve.py", "log_play.py", "record.py")
+           or any(v in " ".join(c[1]) for v in ("=nan", "=-", "=abc", "=x", "=99999"))]
   cases = random.Random(seed).sample(quick, 10)
   results = bad_input_sweep.sweep(cases, jobs=2, timeout_s=120, log=lambda *a, **k: None)
   bad = [r for r in results if r["category"] not in ("clean", "success")]

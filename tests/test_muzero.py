@@ -35,6 +35,18 @@ def test_value_transform_hand_computed_and_inverse():
                              np.asarray(x), rtol=1e-4, atol=1e-4)
 
 
+def test_optimizer_builds_without_warm_up_for_a_single_sgd_step():
+  # --warmup_steps=0 with one SGD step in all (a tiny run) once left optax a cosine decay
+  # of 0 steps, which it refuses ("requires positive decay_steps").
+  from zerogo import learner
+  params = {"w": jnp.ones(2)}
+  for warmup, total in ((0, 1), (0, 0), (3, 1), (1, 2)):
+    optimizer = learner.make_optimizer(learning_rate=1e-3, weight_decay=0.0,
+                                       warmup_steps=warmup, total_steps=total)
+    updates, _ = optimizer.update(params, optimizer.init(params), params)
+    assert np.isfinite(np.asarray(updates["w"])).all()
+
+
 def test_two_hot_support_hand_computed():
   # h(3) = 1.003 on atoms -2..2: 0.997 on atom 1, 0.003 on atom 2.
   probs = targets.to_categorical(jnp.array([3.0, 1e6, -1e6]), support_size=2)

@@ -160,7 +160,7 @@ def resume_or_init(ckpt: Checkpointer, *, algorithm: str, config: Any, init, abs
   stored, where = ckpt.meta(latest), f"{ckpt.directory}/{latest}"
   if stored.get("algorithm") != algorithm:
     raise CheckpointError(
-        f"{where} holds a {stored.get('algorithm')!r} run, not a {algorithm} run; "
+        f"{where} holds a run of {stored.get('algorithm')!r}, not of {algorithm!r}; "
         "use another --workdir")
   current = dataclasses.asdict(config)
   # Fields added after a checkpoint was written take their defaults.

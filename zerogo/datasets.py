@@ -209,6 +209,8 @@ def _files(paths: Iterable[str]) -> list[str]:
       out += found
     elif os.path.isfile(path):
       out.append(path)
+    elif os.path.exists(path):  # /dev/null, a socket, a FIFO: nothing to read games from
+      raise ValueError(f"--records: {path} is neither a file nor a directory")
     else:
       raise ValueError(f"--records: {path} does not exist")
   return out

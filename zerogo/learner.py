@@ -30,9 +30,9 @@ def make_optimizer(*, learning_rate: float, weight_decay: float,
                    warmup_steps: int, total_steps: int,
                    max_grad_norm: float = 1.0) -> optax.GradientTransformation:
   """AdamW with linear warm-up and cosine decay to 10% of the peak rate."""
+  warmup_steps = max(warmup_steps, 1)  # optax needs a decay of at least one step after it
   schedule = optax.warmup_cosine_decay_schedule(
-      init_value=0.0, peak_value=learning_rate,
-      warmup_steps=max(warmup_steps, 1),
+      init_value=0.0, peak_value=learning_rate, warmup_steps=warmup_steps,
       decay_steps=max(total_steps, warmup_steps + 1),
       end_value=0.1 * learning_rate)
   return optax.chain(optax.clip_by_global_norm(max_grad_norm),

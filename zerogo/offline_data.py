@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import warnings
 from typing import Callable
 
@@ -96,6 +97,19 @@ def log_episodes(env, policy: Callable, key: jax.Array, num_episodes: int, *,
       if len(episodes) == num_episodes:
         break
   return episodes
+
+
+# Minari's dataset id, (namespace/)name-vN, with the version it leaves optional
+# but needs to write a dataset.
+DATASET_ID = re.compile(r"(?:[-_\w][-_\w/]*[-_\w]+/)?[-_\w]+?-v\d+")
+
+
+def check_dataset_id(dataset_id: str) -> None:
+  """ValueError (one sentence) unless `dataset_id` is one `write_minari` can
+  write, before any episode is logged."""
+  if not DATASET_ID.fullmatch(dataset_id):
+    raise ValueError(f"--dataset_id={dataset_id} is not a Minari dataset id: "
+                     "(namespace/)name-vVERSION, e.g. zerogo/minatar-breakout/mixed-v0")
 
 
 def write_minari(root: str, dataset_id: str, episodes: list[Episode], *, env_id: str,
