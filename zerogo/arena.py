@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import time
 from typing import Any, Callable, Sequence
 
 import chex
@@ -194,23 +195,21 @@ def seconds_per_move(agent: Agent, key: jax.Array, num_positions: int = 16,
   """Mean wall clock of one move of `agent` alone (a batch of one game, as a
   person or an engine would meet it), over `num_positions` positions of a
   random game; compilation is left out (one move is played first)."""
-  import time
   env = env if env is not None else agent.env
   player = AgentPlayer(agent)
   step = _jitted_step(env)
   key, init_key = jax.random.split(key)
   state = env.init(init_key)
-  jax.block_until_ready(player.genmove(state, key))  # compile
-  spent, timed = 0.0, 0
-  while timed < num_positions:
+  player.genmove(state, key)  # compiles; genmove returns a host int, so it has finished
+  spent = 0.0
+  for _ in range(num_positions):
     if bool(state.terminated | state.truncated):
       key, init_key = jax.random.split(key)
       state = env.init(init_key)
     key, move_key, random_key, step_key = jax.random.split(key, 4)
     started = time.perf_counter()
-    player.genmove(state, move_key)  # int(): the move is on the host when it returns
+    player.genmove(state, move_key)
     spent += time.perf_counter() - started
-    timed += 1
     state = step(state, envs.random_legal_action(random_key, state.legal_action_mask),
                  step_key)
   return spent / num_positions
