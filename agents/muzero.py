@@ -138,18 +138,6 @@ def run_state_specs() -> RunState:
   return RunState(train=R, target_params=R, actor=sharding.SHARDED, key=R, iteration=R)
 
 
-def _loop(fn, carry, count: int, unroll: bool):
-  """`lax.scan(fn, carry, arange(count))`, or the same as straight-line code
-  (XLA:CPU runs convolution gradients in a loop several times slower)."""
-  if not unroll:
-    return jax.lax.scan(fn, carry, jnp.arange(count))
-  outs = []
-  for i in range(count):
-    carry, out = fn(carry, i)
-    outs.append(out)
-  return carry, jax.tree.map(lambda *xs: jnp.stack(xs), *outs)
-
-
 def make_iteration_fn(config: MuZeroConfig, env, network, optimizer):
   """The per-device body of one iteration: (RunState) -> (RunState, metrics)."""
   game = envs.AutoReset(env)
@@ -208,8 +196,9 @@ def make_iteration_fn(config: MuZeroConfig, env, network, optimizer):
       target = jax.tree.map(lambda p, t: jnp.where(refresh, p, t), train.params, target)
       return (train, target), metrics
 
-    (train, target), sgd_metrics = _loop(sgd, (state.train, state.target_params),
-                                         config.sgd_steps_per_iteration, unroll_sgd)
+    (train, target), sgd_metrics = learner.scan_or_unroll(
+        sgd, (state.train, state.target_params), jnp.arange(config.sgd_steps_per_iteration),
+        unroll=unroll_sgd)
     total = sharding.total
     episodes = total(step_stats["episodes"])
     per_episode = lambda x: total(x) / jnp.maximum(episodes, 1)

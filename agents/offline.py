@@ -122,18 +122,10 @@ def make_step_fn(config: OfflineConfig, network, optimizer):
       target = optax.incremental_update(train.params, target, config.target_update)
       return (train, target), m
 
-    ks = jnp.arange(config.steps_per_call)
-    if networks.resolve_ppo_torso(config.torso, data.observation.shape[1:]) == "mlp":
-      # One scanned step compiles once; K unrolled copies took minutes.
-      (train, target), metrics = jax.lax.scan(sgd, (train, target), ks)
-      return train, target, metrics
-    # Convolutions: straight-line steps (XLA:CPU runs conv gradients in a
-    # loop much slower, see agents/alphazero.py).
-    metrics = []
-    for k in range(config.steps_per_call):
-      (train, target), m = sgd((train, target), k)
-      metrics.append(m)
-    return train, target, jax.tree.map(lambda *xs: jnp.stack(xs), *metrics)
+    conv = networks.resolve_ppo_torso(config.torso, data.observation.shape[1:]) != "mlp"
+    (train, target), metrics = learner.scan_or_unroll(
+        sgd, (train, target), jnp.arange(config.steps_per_call), unroll=conv)
+    return train, target, metrics
 
   def body(state: RunState, data: Data):
     keys = jax.vmap(jax.random.wrap_key_data)(state.key)
@@ -224,20 +216,8 @@ def make_train(config: OfflineConfig, mesh=None):
 
 def agent_from_checkpoint(meta: dict, directory: str, step: int, *,
                           num_simulations: int | None, seed_index: int) -> Agent:
-  """The greedy policy of seed `seed_index` (load_agent)."""
-  if num_simulations:
-    raise ValueError(f"checkpoint {directory}/{step} is an offline-RL policy, which does "
-                     "not search; drop the @SIMS budget")
-  config = config_lib.from_dict(OfflineConfig, meta["config"])
-  if not 0 <= seed_index < config.num_seeds:
-    raise ValueError(f"checkpoint {directory}/{step} holds seeds 0..{config.num_seeds - 1}, "
-                     f"not seed {seed_index}")
-  env = make_env(config)
-  network = ppo.make_network(config, env)
-  init = jax.vmap(lambda k: networks.init_params(network, env.observation_shape, k))
-  stacked = jax.eval_shape(init, jax.random.split(jax.random.PRNGKey(0), config.num_seeds))
-  params = jax.tree.map(lambda x: x[seed_index],
-                        checkpoint.restore_params_locally(directory, step, stacked))
-  suffix = f"/seed_{seed_index}" if config.num_seeds > 1 else ""
-  return players.policy_agent(env, network, params,
-                              name=f"{config.algorithm}@{step}{suffix}")
+  """The greedy policy of seed `seed_index` (load_agent): PPO's network."""
+  return ppo.agent_from_checkpoint(
+      meta, directory, step, num_simulations=num_simulations, seed_index=seed_index,
+      name=str(meta["config"].get("algorithm", "offline")), config_class=OfflineConfig,
+      kind="an offline-RL policy")

@@ -221,17 +221,6 @@ def _split(keys, num: int):
   return tuple(jnp.swapaxes(jax.vmap(lambda key: jax.random.split(key, num))(keys), 0, 1))
 
 
-def _loop(fn, carry, xs, unroll: bool):
-  """`lax.scan(fn, carry, xs)`, or the same as straight-line code."""
-  if not unroll:
-    return jax.lax.scan(fn, carry, xs)
-  outs = []
-  for i in range(jax.tree.leaves(xs)[0].shape[0]):
-    carry, out = fn(carry, jax.tree.map(lambda x: x[i], xs))
-    outs.append(out)
-  return carry, jax.tree.map(lambda *ys: jnp.stack(ys), *outs)
-
-
 def make_game(env, network):
   return (_VersusOpponent if env.num_players == 2 else _SinglePlayer)(env, network)
 
@@ -417,9 +406,7 @@ def make_learn_fn(config: PPOConfig, network, optimizer):
   """`learn(train, traj, reward, last_value, key) -> (train, metrics)`: GAE
   on `reward` [T, E_local] (the env's, or a learned one; bootstrap
   included) and the epochs of clipped minibatch updates on a rollout."""
-  # XLA:CPU runs convolution gradients inside a loop about 4x slower than
-  # straight-line code (MinAtar CNN: 3.0 s vs 0.79 s for 32 minibatches), so
-  # conv nets on the CPU take their SGD steps unrolled (longer compile).
+  # Conv nets on the CPU take their SGD steps unrolled (learner.scan_or_unroll).
   unroll_sgd = network.torso == "cnn" and jax.default_backend() == "cpu"
 
   def loss_fn(params, mb: Minibatch):
@@ -462,9 +449,10 @@ def make_learn_fn(config: PPOConfig, network, optimizer):
       def minibatch(train, mb):
         return learner.sgd_step(train, normalise(mb), loss_fn=loss_fn, optimizer=optimizer)
 
-      return _loop(minibatch, train, shuffled, unroll_sgd)
+      return learner.scan_or_unroll(minibatch, train, shuffled, unroll=unroll_sgd)
 
-    train, sgd_metrics = _loop(epoch, train, jnp.arange(config.num_epochs), unroll_sgd)
+    train, sgd_metrics = learner.scan_or_unroll(epoch, train, jnp.arange(config.num_epochs),
+                                                unroll=unroll_sgd)
     return train, {k: v.mean() for k, v in sgd_metrics.items()}
 
   return learn
@@ -561,7 +549,8 @@ class PPO(trainer_lib.ShardedTrainer):
                                        and jax.default_backend() == "cpu")
 
     def per_device(rs: RunState):
-      return _loop(lambda rs, _: per_seed(rs), rs, jnp.arange(updates_per_step), unroll)
+      return learner.scan_or_unroll(lambda rs, _: per_seed(rs), rs,
+                                    jnp.arange(updates_per_step), unroll=unroll)
 
     self.state_specs = run_state_specs()
     self.step = trainer_lib.CompiledStep(per_device, self.mesh, self.state_specs,
@@ -629,14 +618,15 @@ def make_train(config: PPOConfig, mesh=None, updates_per_step: int = 1):
 
 def agent_from_checkpoint(meta: dict, directory: str, step: int, *,
                           num_simulations: int | None, seed_index: int,
-                          name: str = "ppo") -> Agent:
+                          name: str = "ppo", config_class=PPOConfig,
+                          kind: str | None = None) -> Agent:
   """The greedy policy of seed `seed_index` in checkpoint `directory/step`
-  (a PPO run's, or any whose config holds PPO's network fields: `name`
-  says which algorithm trained it)."""
+  (a PPO run's, or any whose `config_class` holds PPO's network fields:
+  `name` says which algorithm trained it, `kind` what the policy is)."""
   if num_simulations:
-    raise ValueError(f"checkpoint {directory}/{step} is a {name.upper()} policy, which does "
-                     "not search; drop the @SIMS budget")
-  config = config_lib.from_dict(PPOConfig, meta["config"])
+    raise ValueError(f"checkpoint {directory}/{step} is {kind or f'a {name.upper()} policy'}, "
+                     "which does not search; drop the @SIMS budget")
+  config = config_lib.from_dict(config_class, meta["config"])
   if not 0 <= seed_index < config.num_seeds:
     raise ValueError(f"checkpoint {directory}/{step} holds seeds 0..{config.num_seeds - 1}, "
                      f"not seed {seed_index}")

@@ -168,16 +168,8 @@ def make_step_fn(config: PretrainConfig, env, network, optimizer):
     local = config.batch_size // jax.lax.psum(1, sharding.DATA)
     base = jax.random.wrap_key_data(state.key)
     step = lambda train, k: sgd(train, data, jax.random.fold_in(base, state.step + k), local)
-    if config.torso == "mlp":  # one scanned step compiles once, not K copies
-      train, metrics = jax.lax.scan(step, state.train, jnp.arange(config.steps_per_call))
-    else:
-      # Straight-line SGD steps, as in AlphaZero: XLA:CPU runs convolution
-      # gradients inside a loop much slower.
-      train, metrics = state.train, []
-      for k in range(config.steps_per_call):
-        train, m = step(train, k)
-        metrics.append(m)
-      metrics = jax.tree.map(lambda *xs: jnp.stack(xs), *metrics)
+    train, metrics = learner.scan_or_unroll(step, state.train, jnp.arange(config.steps_per_call),
+                                            unroll=config.torso != "mlp")
     return RunState(train=train, key=state.key,
                     step=state.step + config.steps_per_call), metrics
 

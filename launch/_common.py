@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from absl import flags, logging
 
+from agents import specs
 from zerogo import config as config_lib
 
 
@@ -61,6 +62,14 @@ def define_config_flags(config_class, *, defaults: dict | None = None, exclude=(
       raise TypeError(f"{config_class.__name__}.{f.name}: no flag type for {f.type}")
     else:
       _DEFINE[kind](name, None if default == "" else default, help_text, **owner)
+
+
+def define_num_simulations(help_text: str) -> None:
+  """--num_simulations of the tools that load agents: the search budget of a
+  loaded agent, 0 for its raw policy, unset for the budget it trained with.
+  Bounded here once, by `specs.MAX_SIMULATIONS` (the same bound as @SIMS)."""
+  flags.DEFINE_integer("num_simulations", None, help_text, lower_bound=0,
+                       upper_bound=specs.MAX_SIMULATIONS, module_name=_module_of_caller(1))
 
 
 def config_from_flags(config_class, *, exclude=(), renames: dict | None = None,

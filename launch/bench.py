@@ -84,42 +84,35 @@ from launch import _common  # noqa: E402
 from zerogo.networks import PPO_TORSOS  # noqa: E402
 
 MAX_INT = 2**31 - 1  # absl names the flag of a value out of range; more overflows int32
+
+
+def _count(name: str, default: int, help_text: str, lower_bound: int = 1) -> None:
+  """An integer flag from `lower_bound` to MAX_INT."""
+  flags.DEFINE_integer(name, default, help_text, lower_bound=lower_bound, upper_bound=MAX_INT)
+
+
 flags.DEFINE_string("env", "go_9x9", "Game to benchmark (selfplay: a board game; ppo: "
                     "minatar-breakout and friends, CartPole-v1 or a two-player board game).")
-flags.DEFINE_integer("selfplay_batch_size", 256, "Games played in parallel.",
-                     lower_bound=1, upper_bound=MAX_INT)
-flags.DEFINE_integer("num_simulations", 32, "MCTS simulations per move.",
-                     lower_bound=1, upper_bound=MAX_INT)
+_count("selfplay_batch_size", 256, "Games played in parallel.")
+_count("num_simulations", 32, "MCTS simulations per move.")
 flags.DEFINE_enum("search", "gumbel", ["gumbel", "puct"], "Search policy.")
-flags.DEFINE_integer("num_channels", 32, "Residual tower width.",
-                     lower_bound=1, upper_bound=MAX_INT)
-flags.DEFINE_integer("num_blocks", 2, "Residual blocks.",
-                     lower_bound=0, upper_bound=MAX_INT)
+_count("num_channels", 32, "Residual tower width.")
+_count("num_blocks", 2, "Residual blocks.", lower_bound=0)
 flags.DEFINE_enum("bf16", "auto", ["auto", "true", "false"], "bfloat16 activations.")
-flags.DEFINE_integer("num_envs", 64, "ppo, muzero: parallel environments.",
-                     lower_bound=1, upper_bound=MAX_INT)
-flags.DEFINE_integer("num_steps", 128, "ppo: rollout length per update.",
-                     lower_bound=1, upper_bound=MAX_INT)
-flags.DEFINE_integer("num_epochs", 4, "ppo: passes over each rollout.",
-                     lower_bound=1, upper_bound=MAX_INT)
-flags.DEFINE_integer("num_minibatches", 8, "ppo: minibatches per epoch.",
-                     lower_bound=1, upper_bound=MAX_INT)
+_count("num_envs", 64, "ppo, muzero: parallel environments.")
+_count("num_steps", 128, "ppo: rollout length per update.")
+_count("num_epochs", 4, "ppo: passes over each rollout.")
+_count("num_minibatches", 8, "ppo: minibatches per epoch.")
 flags.DEFINE_enum("torso", "mlp", list(PPO_TORSOS),
                   "ppo: mlp (PureJaxRL's 64x64 actor and critic), cnn (MinAtar conv) or "
                   "column (horizontal convolution over the whole screen, then the MLP).")
-flags.DEFINE_integer("hidden", 64, "ppo: width of the dense layers; muzero: latent width.",
-                     lower_bound=1, upper_bound=MAX_INT)
-flags.DEFINE_integer("updates", 4, "ppo: updates per timed call.",
-                     lower_bound=1, upper_bound=MAX_INT)
-flags.DEFINE_integer("moves", 8, "Self-play moves per timed call.",
-                     lower_bound=1, upper_bound=MAX_INT)
+_count("hidden", 64, "ppo: width of the dense layers; muzero: latent width.")
+_count("updates", 4, "ppo: updates per timed call.")
+_count("moves", 8, "Self-play moves per timed call.")
 flags.DEFINE_string("envs", "all", "envs: comma-separated env names, or all registered envs.")
-flags.DEFINE_integer("train_batch_size", 1024, "learner: positions per SGD step (global).",
-                     lower_bound=1, upper_bound=MAX_INT)
-flags.DEFINE_integer("sgd_steps", 8, "learner: SGD steps per timed call.",
-                     lower_bound=1, upper_bound=MAX_INT)
-flags.DEFINE_integer("repeats", 3, "Timed samples after the warm-up; the best is reported.",
-                     lower_bound=1, upper_bound=MAX_INT)
+_count("train_batch_size", 1024, "learner: positions per SGD step (global).")
+_count("sgd_steps", 8, "learner: SGD steps per timed call.")
+_count("repeats", 3, "Timed samples after the warm-up; the best is reported.")
 flags.DEFINE_float("min_sample_s", 0.2, "A timed sample repeats a short call until it lasts "
                    "about this long (and reports seconds per call).")
 _common.define_distributed_flags()

@@ -21,9 +21,8 @@ from absl import app, flags  # noqa: E402
 from launch import _common  # noqa: E402
 
 flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir.")
-flags.DEFINE_integer("num_simulations", None, "Search budget of the agent "
-                     "(default: what it trained with; 0 = raw policy).",
-                     lower_bound=0, upper_bound=1_000_000)
+_common.define_num_simulations("Search budget of the agent "
+                                "(default: what it trained with; 0 = raw policy).")
 flags.DEFINE_string("opponent", "random", "An agent spec: random, uct:N (random-rollout UCT, N "
                     "simulations), minimax (tic_tac_toe) or ckpt:PATH[@SIMS].")
 flags.DEFINE_integer("games", 256, "Games to play (even: half with each colour).",

@@ -23,9 +23,8 @@ from absl import app, flags  # noqa: E402
 from launch import _common  # noqa: E402
 
 flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir of a Go agent.")
-flags.DEFINE_integer("num_simulations", None, "Search budget per move (default: what it "
-                     "trained with; 0 = raw policy).",
-                     lower_bound=0, upper_bound=1_000_000)
+_common.define_num_simulations("Search budget per move (default: what it "
+                                "trained with; 0 = raw policy).")
 flags.DEFINE_float("resign_threshold", -0.95, "Resign when the value estimate (in [-1, 1], "
                    "for the side to move) is below this; -1 never resigns.")
 flags.DEFINE_integer("min_moves_before_resign", 20, "Never resign before this many moves.")

@@ -24,8 +24,7 @@ from zerogo import arena  # noqa: E402
 flags.DEFINE_string("checkpoint", None, "Workdir, checkpoints dir or step dir of the agent; "
                     "or an agent spec such as uct:200 or minimax (then --env is needed).")
 flags.DEFINE_string("env", None, "Game, when --checkpoint is a baseline spec.")
-flags.DEFINE_integer("num_simulations", None, "Agent's search budget (default: as trained).",
-                     lower_bound=0, upper_bound=1_000_000)
+_common.define_num_simulations("Agent's search budget (default: as trained).")
 flags.DEFINE_enum("first", "human", ["human", "agent"], "Who moves first.")
 flags.DEFINE_integer("seed", 0, "Seed of the agent's search.", lower_bound=0, upper_bound=2**31 - 1)
 FLAGS = flags.FLAGS

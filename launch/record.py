@@ -28,8 +28,8 @@ flags.DEFINE_string("env", None, "Game, when --checkpoint is a baseline spec.")
 flags.DEFINE_string("opponent", None, "Two-player games: the other side (a checkpoint path "
                     "or random, uct:N, minimax; default: the agent itself).")
 flags.DEFINE_bool("agent_first", True, "Two-player games: the agent moves first.")
-flags.DEFINE_integer("num_simulations", None, "Search budget of loaded agents "
-                     "(default: as trained).", lower_bound=0, upper_bound=1_000_000)
+_common.define_num_simulations("Search budget of loaded agents "
+                                "(default: as trained).")
 flags.DEFINE_string("out", None, "Where to write the GIF (.gif).")
 flags.DEFINE_integer("seed", 0, "Seed of the game or episode.", lower_bound=0,
                      upper_bound=2**31 - 1)

@@ -26,8 +26,8 @@ from launch import _common  # noqa: E402
 flags.DEFINE_multi_string("checkpoint", [], "Agent to offer: a workdir, checkpoints dir "
                           "or step dir (repeatable). random, uct:N and minimax are always "
                           "offered.")
-flags.DEFINE_integer("num_simulations", None, "Search budget of the loaded agents "
-                     "(default: as trained).")
+_common.define_num_simulations("Search budget of the loaded agents "
+                                "(default: as trained).")
 flags.DEFINE_multi_string("games", [], "Tournament directory (games.jsonl, standings.md, "
                           "sgf/) or directory of SGF files to replay (repeatable); only "
                           "files under these are served.")
@@ -43,9 +43,6 @@ def main(argv):
   def run():
     if not 1 <= FLAGS.port <= 65535:
       raise ValueError(f"--port must be between 1 and 65535, got {FLAGS.port}")
-    if FLAGS.num_simulations is not None and not 0 <= FLAGS.num_simulations <= 1_000_000:
-      raise ValueError(f"--num_simulations must be >= 0 and at most 1000000 (as in "
-                       f"evaluate.py), got {FLAGS.num_simulations}")
     for path in FLAGS.games:
       if not os.path.isdir(path):
         raise ValueError(f"--games={path} is not a directory")

@@ -243,7 +243,7 @@ def test_fuzz_thousands_of_hostile_requests_never_5xx(board):
     (["--checkpoint=/no/such/run"], "/no/such/run"),
     (["--port=70000"], "--port must be between 1 and 65535"),
     (["--games=/no/such/dir"], "--games=/no/such/dir is not a directory"),
-    (["--num_simulations=-3"], "--num_simulations must be >= 0"),
+    (["--num_simulations=-3"], "-3 is not an integer in the range [0, 1000000]"),
 ])
 def test_serve_bad_input_is_one_sentence(args, message):
   proc = run_launcher("serve.py", *args, check=False, timeout=120)

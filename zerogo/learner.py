@@ -62,3 +62,20 @@ def sgd_step(state: TrainState, batch, *, loss_fn: Callable,
   metrics["loss"] = jax.lax.psum(loss, sharding.DATA)
   metrics["grad_norm"] = optax.tree.norm(grads)
   return TrainState(params=params, opt_state=opt_state, step=state.step + 1), metrics
+
+
+def scan_or_unroll(fn: Callable, carry, xs, *, unroll: bool):
+  """`jax.lax.scan(fn, carry, xs)`, or the same as straight-line code when
+  `unroll`. XLA:CPU runs convolution gradients inside a while loop several
+  times slower than straight-line code (AlphaZero on connect four: 34 s vs
+  2 s for 4 SGD steps; the MinAtar CNN: 3.0 s vs 0.79 s for 32 minibatches;
+  scan(unroll=True) of length 1 is still a loop), so conv nets on the CPU
+  take their SGD steps unrolled. A dense network has no such penalty, and
+  one scanned step compiles once instead of K copies."""
+  if not unroll:
+    return jax.lax.scan(fn, carry, xs)
+  outs = []
+  for i in range(jax.tree.leaves(xs)[0].shape[0]):
+    carry, out = fn(carry, jax.tree.map(lambda x: x[i], xs))
+    outs.append(out)
+  return carry, jax.tree.map(lambda *ys: jnp.stack(ys), *outs)

@@ -131,50 +131,44 @@ def make_app(opponents: sessions.Opponents, library: library_lib.Library | None 
     with game.lock:
       return game.view()
 
-  @app.get("/api/games/{game_id}")
-  def get_game(game_id: str = GAME_ID):
+  def under_lock(game_id: str, change=None):
+    """The game's view after `change(game)`, both under the game's lock."""
     game = games.get(game_id)
     with game.lock:
+      if change is not None:
+        change(game)
       return game.view()
+
+  def analyse_now(game):
+    if game.over:
+      raise sessions.BadRequest("the game is over")
+    game.think()
+
+  @app.get("/api/games/{game_id}")
+  def get_game(game_id: str = GAME_ID):
+    return under_lock(game_id)
 
   @app.post("/api/games/{game_id}/move")
   def move(request: Move, game_id: str = GAME_ID):
     if (request.move is None) == (request.action is None):
       raise sessions.BadRequest("send exactly one of move (text) and action (number)")
-    game = games.get(game_id)
-    with game.lock:
-      game.human_move(move=request.move, action=request.action)
-      return game.view()
+    return under_lock(game_id, lambda g: g.human_move(move=request.move, action=request.action))
 
   @app.post("/api/games/{game_id}/reply")
   def reply(game_id: str = GAME_ID):
-    game = games.get(game_id)
-    with game.lock:
-      game.agent_move()
-      return game.view()
+    return under_lock(game_id, lambda g: g.agent_move())
 
   @app.post("/api/games/{game_id}/analyse")
   def analyse(game_id: str = GAME_ID):
-    game = games.get(game_id)
-    with game.lock:
-      if game.over:
-        raise sessions.BadRequest("the game is over")
-      game.think()
-      return game.view()
+    return under_lock(game_id, analyse_now)
 
   @app.post("/api/games/{game_id}/undo")
   def undo(game_id: str = GAME_ID):
-    game = games.get(game_id)
-    with game.lock:
-      game.undo()
-      return game.view()
+    return under_lock(game_id, lambda g: g.undo())
 
   @app.post("/api/games/{game_id}/resign")
   def resign(game_id: str = GAME_ID):
-    game = games.get(game_id)
-    with game.lock:
-      game.resign()
-      return game.view()
+    return under_lock(game_id, lambda g: g.resign())
 
   # -- watch: recorded games ----------------------------------------------------
   @app.get("/api/library/{index}")
