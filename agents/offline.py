@@ -25,7 +25,7 @@ import optax
 
 from agents import evaluation, players, ppo
 from agents.configs import OfflineConfig
-from zerogo import checkpoint, learner, networks, offline_data, sharding
+from zerogo import learner, networks, offline_data, sharding
 from zerogo import config as config_lib
 from zerogo import trainer as trainer_lib
 from zerogo.agent import Agent

@@ -43,6 +43,29 @@ def one_device_mesh():
   return jax.make_mesh((1,), ("data",), devices=jax.devices()[:1])
 
 
+def step_on_one_and_four_devices(trainer_class, config, steps: int, min_moved: float):
+  """(state, metrics) after `steps` steps of `trainer_class(config)` on one
+  device and on all four (the test process has 4 CPU devices), having
+  checked that both give the same parameters and loss, and that the
+  parameters moved by more than `min_moved` (not a comparison of inits)."""
+  import numpy as np
+  one = trainer_class(config, mesh=one_device_mesh())
+  four = trainer_class(config)
+  assert four.mesh.size == 4
+  s1, s4 = one.init(), four.init()
+  init = jax.device_get(s1.train.params)  # step donates the state
+  for _ in range(steps):
+    s1, m1 = one.step(s1)
+    s4, m4 = four.step(s4)
+  assert_trees_close(s1.train.params, s4.train.params, rtol=1e-4, atol=1e-5)
+  # Step metrics carry the trainer contract's leading update axis [1].
+  np.testing.assert_allclose(float(m1["loss"][0]), float(m4["loss"][0]), rtol=1e-4)
+  moved = max(float(np.abs(np.asarray(a) - np.asarray(b)).max()) for a, b in
+              zip(jax.tree.leaves(init), jax.tree.leaves(s1.train.params)))
+  assert moved > min_moved
+  return (s1, m1), (s4, m4)
+
+
 def run_launcher(script: str, *args: str, devices: int = 1, timeout: int = 600,
                  check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
   """Runs launch/<script> in a fresh process with `devices` CPU devices."""

@@ -11,21 +11,15 @@ import pytest
 import envs
 from agents import alphazero, search as search_lib
 from zerogo import networks, replay
-from conftest import assert_trees_close, one_device_mesh
+from conftest import one_device_mesh, step_on_one_and_four_devices
 
 
 @pytest.mark.slow(seconds=40)
 def test_four_devices_match_one_device(tiny_config):
   """Same global batch and seed: 4-way data parallel == 1 device."""
   assert jax.device_count() == 4
-  config = tiny_config
-  one = alphazero.AlphaZero(config, mesh=one_device_mesh())
-  four = alphazero.AlphaZero(config)
-  assert four.mesh.size == 4
-  s1, s4 = one.init(), four.init()
-  for _ in range(2):
-    s1, m1 = one.step(s1)
-    s4, m4 = four.step(s4)
+  (s1, m1), (s4, m4) = step_on_one_and_four_devices(alphazero.AlphaZero, tiny_config,
+                                                    steps=2, min_moved=1e-3)
   # Self-play is the same game for game: every game's keys depend on its
   # global index (policies differ only by float reduction order).
   np.testing.assert_array_equal(np.asarray(s1.actor.replay.observation),
@@ -33,15 +27,7 @@ def test_four_devices_match_one_device(tiny_config):
   np.testing.assert_array_equal(np.asarray(s1.actor.episode), np.asarray(s4.actor.episode))
   np.testing.assert_allclose(np.asarray(s1.actor.replay.policy),
                              np.asarray(s4.actor.replay.policy), atol=1e-5)
-  assert_trees_close(s1.train.params, s4.train.params, rtol=1e-4, atol=1e-5)
-  # Step metrics carry the trainer contract's leading update axis [1].
   assert float(m1["games_finished"][0]) == float(m4["games_finished"][0])
-  np.testing.assert_allclose(float(m1["loss"][0]), float(m4["loss"][0]), rtol=1e-4)
-  # Parameters actually moved: the comparison is not between two inits.
-  init = one.init().train.params
-  moved = max(float(jnp.abs(a - b).max()) for a, b in
-              zip(jax.tree.leaves(init), jax.tree.leaves(s1.train.params)))
-  assert moved > 1e-3
 
 
 def test_replay_backfills_results_from_each_movers_side():
