@@ -294,10 +294,7 @@ class AlphaZero(trainer_lib.ShardedTrainer):
   """
 
   algorithm = "alphazero"
-  update_name = "iteration"
   progress_unit = "it"
-  progress_per_update = 1
-  updates_per_step = 1
 
   def __init__(self, config: AlphaZeroConfig, mesh=None):
     self.bind(config, mesh, validate, config.num_iterations)

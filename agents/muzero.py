@@ -231,9 +231,6 @@ class MuZero(trainer_lib.ShardedTrainer):
   """
 
   algorithm = "muzero"
-  update_name = "iteration"
-  progress_unit = "step"
-  updates_per_step = 1
 
   def __init__(self, config: MuZeroConfig, mesh=None):
     self.bind(config, mesh, validate, config.num_iterations)

@@ -148,8 +148,6 @@ class Offline(trainer_lib.ShardedTrainer):
 
   algorithm = "offline"
   update_name = "step"
-  progress_unit = "step"
-  progress_per_update = 1
 
   def __init__(self, config: OfflineConfig, mesh=None):
     self.bind(config, mesh, validate, config.num_steps)

@@ -517,7 +517,6 @@ class PPO(trainer_lib.ShardedTrainer):
 
   algorithm = "ppo"
   update_name = "update"
-  progress_unit = "step"
 
   def __init__(self, config: PPOConfig, mesh=None, updates_per_step: int = 1):
     self.bind(config, mesh, validate, config.num_updates)

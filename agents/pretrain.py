@@ -225,8 +225,6 @@ class Pretrain(trainer_lib.ShardedTrainer):
 
   algorithm = "pretrain"
   update_name = "step"
-  progress_unit = "step"
-  progress_per_update = 1
 
   def __init__(self, config: PretrainConfig, mesh=None):
     self.bind(config, mesh, validate, config.num_steps)

@@ -255,7 +255,6 @@ class RLHF(ppo.PPO):
                labels_path: str | None = None):
     self.bind(config, mesh, validate, config.num_updates)
     self.progress_per_update = config.steps_per_update
-    self.updates_per_step = 1
     self.env = ppo.make_env(config)
     self.network = ppo.make_network(config, self.env)
     self.optimizer = ppo.make_optimizer(config)

@@ -105,6 +105,11 @@ class ShardedTrainer:
 
   mesh: jax.sharding.Mesh
   state_specs: Any
+  # The contract's bookkeeping, unless a trainer says otherwise.
+  update_name = "iteration"
+  updates_per_step = 1
+  progress_unit = "step"
+  progress_per_update = 1
 
   def bind(self, config: Any, mesh, validate: Callable[[Any, int], None],
            num_updates: int) -> None:
