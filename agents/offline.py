@@ -217,5 +217,4 @@ def agent_from_checkpoint(meta: dict, directory: str, step: int, *,
   """The greedy policy of seed `seed_index` (load_agent): PPO's network."""
   return ppo.agent_from_checkpoint(
       meta, directory, step, num_simulations=num_simulations, seed_index=seed_index,
-      name=str(meta["config"].get("algorithm", "offline")), config_class=OfflineConfig,
-      kind="an offline-RL policy")
+      name=None, config_class=OfflineConfig, kind="an offline-RL policy")

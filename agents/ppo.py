@@ -617,11 +617,12 @@ def make_train(config: PPOConfig, mesh=None, updates_per_step: int = 1):
 
 def agent_from_checkpoint(meta: dict, directory: str, step: int, *,
                           num_simulations: int | None, seed_index: int,
-                          name: str = "ppo", config_class=PPOConfig,
+                          name: str | None = "ppo", config_class=PPOConfig,
                           kind: str | None = None) -> Agent:
   """The greedy policy of seed `seed_index` in checkpoint `directory/step`
   (a PPO run's, or any whose `config_class` holds PPO's network fields:
-  `name` says which algorithm trained it, `kind` what the policy is)."""
+  `name` says which algorithm trained it, None: the config's `algorithm`
+  field; `kind` what the policy is, for the @SIMS error)."""
   if num_simulations:
     raise ValueError(f"checkpoint {directory}/{step} is {kind or f'a {name.upper()} policy'}, "
                      "which does not search; drop the @SIMS budget")
@@ -637,4 +638,5 @@ def agent_from_checkpoint(meta: dict, directory: str, step: int, *,
   params = jax.tree.map(lambda x: x[seed_index],
                         checkpoint.restore_params_locally(directory, step, stacked))
   suffix = f"/seed_{seed_index}" if config.num_seeds > 1 else ""
+  name = config.algorithm if name is None else name
   return players.policy_agent(env, network, params, name=f"{name}@{step}{suffix}")
