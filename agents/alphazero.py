@@ -333,8 +333,12 @@ class AlphaZero(trainer_lib.ShardedTrainer):
     return trainer_lib.mean_scalars(chunks)
 
   def evaluator(self, *, games: int, uct_simulations: int) -> evaluation.Evaluator:
-    return evaluation.Evaluator(search_player(self.config, self.env, self.network, None),
-                                seed=self.config.seed, games=games,
+    # The periodic evaluations search with the self-play budget, not the play
+    # budget: they track training at its own cost, and a flagfile can give
+    # the finished agent a large --play_simulations without slowing the run.
+    player = search_player(self.config, self.env, self.network, None,
+                           num_simulations=self.config.num_simulations)
+    return evaluation.Evaluator(player, seed=self.config.seed, games=games,
                                 uct_simulations=uct_simulations)
 
 

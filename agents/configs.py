@@ -42,9 +42,10 @@ class AlphaZeroConfig:
                              "carry over.", minimum=1)
   num_simulations: int = field(32, "MCTS simulations per self-play move.", minimum=1)
   play_simulations: int | None = field(
-      None, "Simulations per move of the trained agent when it plays (evaluation, "
+      None, "Simulations per move of the trained agent when it plays (evaluate.py, "
       "tournaments, GTP, play.py): its default search budget, which load_agent's "
-      "num_simulations overrides. Default: --num_simulations.", minimum=0)
+      "num_simulations overrides. The launcher's periodic evaluations search with "
+      "--num_simulations. Default: --num_simulations.", minimum=0)
   fast_search_fraction: float = field(
       0.0, "Playout cap randomization (KataGo): the share of self-play moves that get a "
       "cheap search of --fast_simulations, without exploration noise; they play fast "

@@ -270,6 +270,15 @@ def test_play_budget_is_the_agents_default(tmp_path):
   assert agents.load_agent(str(tmp_path / "b"), num_simulations=2).num_simulations == 2
 
 
+def test_periodic_evaluations_search_with_the_self_play_budget(tiny_config):
+  # A large play budget is for the finished agent; the launcher's evaluations
+  # during training keep the self-play cost.
+  config = dataclasses.replace(tiny_config, num_simulations=4, play_simulations=800)
+  az = alphazero.AlphaZero(config, mesh=one_device_mesh())
+  assert az.evaluator(games=2, uct_simulations=0).agent.num_simulations == 4
+  assert alphazero.search_player(config, az.env, az.network, None).num_simulations == 800
+
+
 @pytest.mark.slow(seconds=60)
 def test_ownership_head_trains_on_consistent_final_position_targets(tiny_config):
   config = dataclasses.replace(tiny_config, env_id="go_5x5", ownership_head=True,
