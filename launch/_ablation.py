@@ -189,8 +189,9 @@ class Protocol:
       2, "Two-player games: random opening moves, shared by the two colour-swapped games of "
       "a pair.", minimum=0, flag="score_opening_moves")
   num_simulations: int | None = config_lib.field(
-      None, "Search budget of AlphaZero agents when scored (default: the budget each trained "
-      "with; 0 = raw policy).", minimum=0, flag="score_simulations")
+      None, "Search budget of AlphaZero agents when scored (default: each agent's play "
+      "budget, --play_simulations, else the budget it trained with; 0 = raw policy).",
+      minimum=0, flag="score_simulations")
   episodes: int = config_lib.field(64, "One-player games: greedy episodes per agent.",
                                    minimum=2, flag="score_episodes")
   curve_x: str | None = config_lib.field(None, "metrics.jsonl key on the plot's x axis "

@@ -3,7 +3,7 @@ same way, and write a summary with 95% confidence intervals and a plot.
 
   python launch/ablate.py --flagfile=launch/configs/connect_four.flags \
       --grid='num_simulations=4,8,16,32' --grid='search=gumbel,puct' --seeds=3 \
-      --name=c4_sims --time_budget_s=120 --num_iterations=100000
+      --name=c4_sims --time_budget_s=120 --num_iterations=100000 --score_simulations=32
 
 `--flagfile` is the base config of the training launcher (launch/selfplay.py,
 or launch/ppo.py when the flagfile sets --total_steps; or --launcher). Every
