@@ -623,10 +623,11 @@ def agent_from_checkpoint(meta: dict, directory: str, step: int, *,
   (a PPO run's, or any whose `config_class` holds PPO's network fields:
   `name` says which algorithm trained it, None: the config's `algorithm`
   field; `kind` what the policy is, for the @SIMS error)."""
+  config = config_lib.from_dict(config_class, meta["config"])
+  name = config.algorithm if name is None else name
   if num_simulations:
     raise ValueError(f"checkpoint {directory}/{step} is {kind or f'a {name.upper()} policy'}, "
                      "which does not search; drop the @SIMS budget")
-  config = config_lib.from_dict(config_class, meta["config"])
   if not 0 <= seed_index < config.num_seeds:
     raise ValueError(f"checkpoint {directory}/{step} holds seeds 0..{config.num_seeds - 1}, "
                      f"not seed {seed_index}")
@@ -638,5 +639,4 @@ def agent_from_checkpoint(meta: dict, directory: str, step: int, *,
   params = jax.tree.map(lambda x: x[seed_index],
                         checkpoint.restore_params_locally(directory, step, stacked))
   suffix = f"/seed_{seed_index}" if config.num_seeds > 1 else ""
-  name = config.algorithm if name is None else name
   return players.policy_agent(env, network, params, name=f"{name}@{step}{suffix}")
