@@ -136,16 +136,31 @@ def test_ppo_two_processes_match_one_and_resume_on_one_device(tmp_path):
     _assert_close(_params(ref, seed_index=s), _params(pod, seed_index=s))
 
 
-@pytest.mark.parametrize("flags,message", [
-    (["--num_processes=2"], "go together; missing --coordinator_address"),
-    (["--coordinator_address=127.0.0.1:1", "--num_processes=2", "--process_id=2"],
-     "--process_id=2 must be in [0, 2)"),
-    (["--coordinator_address=localhost", "--num_processes=2", "--process_id=0"],
-     "must be HOST:PORT"),
-    (["--num_processes=0"], "--num_processes must be at least 1"),
-], ids=["missing", "process_id", "address", "zero"])
-@pytest.mark.parametrize("script", ["selfplay.py", "ppo.py"])
-def test_bad_multi_process_flags_fail_in_one_sentence(tmp_path, script, flags, message):
+BAD_MULTI_PROCESS = {
+    "missing": (dict(num_processes=2), "go together; missing --coordinator_address"),
+    "process_id": (dict(coordinator_address="127.0.0.1:1", num_processes=2, process_id=2),
+                   "--process_id=2 must be in [0, 2)"),
+    "address": (dict(coordinator_address="localhost", num_processes=2, process_id=0),
+                "must be HOST:PORT"),
+    "zero": (dict(num_processes=0), "--num_processes must be at least 1"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_MULTI_PROCESS))
+def test_bad_multi_process_settings_are_one_sentence(case):
+  # What every training launcher checks first (init_distributed), before JAX
+  # starts; the launcher test below shows the sentence reaches the user.
+  settings, message = BAD_MULTI_PROCESS[case]
+  args = dict(dict.fromkeys(["coordinator_address", "num_processes", "process_id"]), **settings)
+  with pytest.raises(distributed.DistributedError) as e:
+    distributed.check_settings(**args)
+  assert message in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("script,case", [("selfplay.py", "process_id"), ("ppo.py", "address")])
+def test_bad_multi_process_flags_fail_in_one_sentence(tmp_path, script, case):
+  settings, message = BAD_MULTI_PROCESS[case]
+  flags = [f"--{k}={v}" for k, v in settings.items()]
   proc = run_launcher(script, f"--workdir={tmp_path}", *flags, check=False, timeout=120)
   assert proc.returncode == 2 and message in proc.stderr
   assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

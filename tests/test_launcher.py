@@ -54,10 +54,23 @@ def test_tiny_run_writes_everything_and_loads_as_an_agent(tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["--env=chekers"], "unknown game 'chekers'; valid names are"),
     (["--selfplay_batch_size=6"], "divisible by the number of devices (4)"),
-    (["--flagfile=/nonexistent/x.flags"], "x.flags"),
     (["--num_simulations=-1"], "--num_simulations must be at least 1"),
-    (["--search=alphabeta"], "search"),
     (["--env=backgammon"], "deterministic two-player game"),
+])
+def test_bad_config_is_one_sentence_before_anything_compiles(args, message):
+  # What launch/selfplay.py runs on its flags before it touches the workdir.
+  from agents import alphazero
+  from agents.configs import AlphaZeroConfig
+  from launch import _common
+  with pytest.raises(ValueError) as e:
+    alphazero.validate(_common.config_from_args(AlphaZeroConfig, [*TINY_FLAGS, *args]), 4)
+  assert message in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--selfplay_batch_size=6"], "divisible by the number of devices (4)"),
+    (["--flagfile=/nonexistent/x.flags"], "x.flags"),
+    (["--search=alphabeta"], "search"),
 ])
 def test_bad_input_is_one_sentence_and_nonzero_exit(tmp_path, args, message):
   proc = run_launcher("selfplay.py", f"--workdir={tmp_path}", *TINY_FLAGS, *args,

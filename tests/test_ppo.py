@@ -242,23 +242,38 @@ def test_sigterm_watch_records_the_signal_instead_of_dying():
 
 # --- launcher, agents, learning ---------------------------------------------
 
+PPO_BAD_FLAGS = [("--env=minatar-pong", "unknown game"),
+                 ("--num_envs=3", "must be divisible by the number of devices"),
+                 ("--num_minibatches=5", "must divide --num_steps"),
+                 ("--sticky_action_prob=1.5", "sticky_action_prob must be in"),
+                 ("--env=kuhn_poker --torso=cnn", "needs grid observations"),
+                 ("--env=minatar-asterix --mirror_symmetry", "has no declared left-right mirror"),
+                 ("--env=CartPole-v1 --torso=column", "needs grid observations"),
+                 ("--torso=cnn --shared_torso", "--shared_torso is for --torso=mlp"),
+                 ("--torso=mlp --column_heads=2", "--column_heads is for --torso=column"),
+                 ("--torso=column --column_heads=-1", "--column_heads must be at least 0")]
+
+
+@pytest.mark.parametrize("flag,message", PPO_BAD_FLAGS)
+def test_bad_flags_are_one_sentence_before_anything_compiles(flag, message):
+  # What launch/ppo.py runs on its flags before it builds anything (the
+  # launcher test below shows such a ValueError reaches the user as one line
+  # and exit 2).
+  from agents.configs import PPOConfig
+  from launch import _common
+  with pytest.raises(ValueError) as e:
+    ppo.validate(_common.config_from_args(PPOConfig, flag.split()), num_devices=2)
+  assert message in str(e.value) and "\n" not in str(e.value)
+
+
 def test_launcher_bad_flags_are_one_sentence(tmp_path):
-  cases = [("--env=minatar-pong", "unknown game"),
-           ("--num_envs=3", "must be divisible by the number of devices"),
-           ("--num_minibatches=5", "must divide --num_steps"),
-           ("--minibatch_sampling=pairs", "minibatch_sampling"),
-           ("--sticky_action_prob=1.5", "sticky_action_prob must be in"),
-           ("--env=kuhn_poker --torso=cnn", "needs grid observations"),
-           ("--env=minatar-asterix --mirror_symmetry", "has no declared left-right mirror"),
-           ("--env=CartPole-v1 --torso=column", "needs grid observations"),
-           ("--torso=cnn --shared_torso", "--shared_torso is for --torso=mlp"),
-           ("--torso=mlp --column_heads=2", "--column_heads is for --torso=column"),
-           ("--torso=column --column_heads=-1", "--column_heads must be at least 0")]
-  for flag, message in cases:
+  # One error raised while validating, one from absl's flag parser.
+  for flag, message in [PPO_BAD_FLAGS[1], ("--minibatch_sampling=pairs", "minibatch_sampling")]:
     proc = run_launcher("ppo.py", f"--workdir={tmp_path}/w", *flag.split(), devices=2,
                         check=False)
     assert proc.returncode == 2, (flag, proc.stderr[-500:])
     assert message in proc.stderr and "Traceback" not in proc.stderr, (flag, proc.stderr)
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 
 @pytest.mark.slow(seconds=25)
