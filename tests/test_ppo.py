@@ -268,7 +268,8 @@ def test_bad_flags_are_one_sentence_before_anything_compiles(flag, message):
 
 def test_launcher_bad_flags_are_one_sentence(tmp_path):
   # One error raised while validating, one from absl's flag parser.
-  for flag, message in [PPO_BAD_FLAGS[1], ("--minibatch_sampling=pairs", "minibatch_sampling")]:
+  for flag, message in [("--num_envs=3", dict(PPO_BAD_FLAGS)["--num_envs=3"]),
+                        ("--minibatch_sampling=pairs", "minibatch_sampling")]:
     proc = run_launcher("ppo.py", f"--workdir={tmp_path}/w", *flag.split(), devices=2,
                         check=False)
     assert proc.returncode == 2, (flag, proc.stderr[-500:])
