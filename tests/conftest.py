@@ -24,6 +24,13 @@ if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
   os.environ["JAX_COMPILATION_CACHE_DIR"] = _cache_dir
   os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
   atexit.register(shutil.rmtree, _cache_dir, True)
+# Most tests compile far more than they run (tiny networks, a few
+# iterations), so XLA's backend optimisations cost more than they save:
+# without them the suite does ~40% less work. Tests whose time is spent
+# running compiled code (learning to a bar) ask for the full optimiser with
+# `@pytest.mark.optimized`, in process and in the launchers they start. The
+# setting changes how fast the compiled code is, not what it computes.
+os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
@@ -112,6 +119,22 @@ def go_engine(tmp_path_factory):
   from zerogo import gtp
   workdir = untrained_checkpoint(str(tmp_path_factory.mktemp("go")), "go_9x9")
   return workdir, gtp.GtpEngine(load_agent(workdir, num_simulations=2))
+
+
+@pytest.fixture(autouse=True)
+def _xla_optimizations(request, monkeypatch):
+  """Full XLA optimisation for tests marked `optimized` (see the top of this
+  file), for their own compiles and for the launchers they start."""
+  if request.node.get_closest_marker("optimized") is None:
+    yield
+    return
+  before = jax.config.read("jax_disable_most_optimizations")
+  monkeypatch.setenv("JAX_DISABLE_MOST_OPTIMIZATIONS", "0")
+  jax.config.update("jax_disable_most_optimizations", False)
+  try:
+    yield
+  finally:
+    jax.config.update("jax_disable_most_optimizations", before)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -136,10 +136,10 @@ SIGTERM_ITERATIONS = 3000
 
 @pytest.mark.slow(seconds=45)
 def test_sigterm_saves_at_the_iteration_boundary_exits_0_and_resumes_exactly(tmp_path):
+  # A long run (so SIGTERM surely arrives mid-run) that neither the restart
+  # nor the reference plays out: both stop 2 iterations after the saved one
+  # (`--stop_at`, same schedule), which is where the exactness shows.
   long_run = [f"--num_iterations={SIGTERM_ITERATIONS}", "--checkpoint_every=100000"]
-  reference = _launch(tmp_path / "reference", *long_run)
-  assert reference.wait(timeout=600) == 0, reference.stderr.read()
-
   victim_dir = tmp_path / "victim"
   victim = _launch(victim_dir, *long_run)  # saves only on SIGTERM and at the end
   deadline = time.time() + 600
@@ -160,10 +160,15 @@ def test_sigterm_saves_at_the_iteration_boundary_exits_0_and_resumes_exactly(tmp
   logged = [r["iteration"] for r in metrics.read_jsonl(str(metrics_path))]
   assert logged == list(range(1, steps[0] + 1))
 
-  restarted = _launch(victim_dir, *long_run)
+  stop = [f"--stop_at={steps[0] + 2}"]
+  restarted = _launch(victim_dir, *long_run, *stop)
   assert restarted.wait(timeout=600) == 0, restarted.stderr.read()
   logged = [r["iteration"] for r in metrics.read_jsonl(str(metrics_path))]
-  assert logged == list(range(1, SIGTERM_ITERATIONS + 1))
+  assert logged == list(range(1, steps[0] + 3))
+  reference = _launch(tmp_path / "reference", *long_run, *stop)  # never interrupted
+  assert reference.wait(timeout=600) == 0, reference.stderr.read()
+  assert checkpoint.Checkpointer(str(tmp_path / "reference" / "checkpoints"),
+                                 read_only=True).all_steps() == [steps[0] + 2]
   _assert_trees_equal(agents.load_agent(str(tmp_path / "reference")).params,
                       agents.load_agent(str(victim_dir)).params)
 
@@ -279,7 +284,9 @@ def test_sigterm_during_startup_and_compilation_exits_0_and_resumes(tmp_path):
   # The lock file appears before the initial state is built and the first
   # iteration compiles: SIGTERM there (before the loop's own watch) used to
   # kill the process with status 143.
-  victim = _launch(tmp_path, "--num_iterations=2", "--checkpoint_every=1")
+  # --stop_at rather than --num_iterations=2: the program of the other
+  # tests' 6-iteration runs, compiled once for the session (cache).
+  victim = _launch(tmp_path, "--stop_at=2")
   deadline = time.time() + 300
   while not (tmp_path / ".lock.0").exists() and time.time() < deadline:
     time.sleep(0.01)
@@ -288,7 +295,7 @@ def test_sigterm_during_startup_and_compilation_exits_0_and_resumes(tmp_path):
   stderr = victim.stderr.read()
   assert "Traceback" not in stderr
   assert "run the same command to continue" in stderr.strip().splitlines()[-1], stderr[-2000:]
-  restarted = _launch(tmp_path, "--num_iterations=2", "--checkpoint_every=1")
+  restarted = _launch(tmp_path, "--stop_at=2")
   assert restarted.wait(timeout=300) == 0, restarted.stderr.read()
   assert [r["iteration"] for r in metrics.read_jsonl(str(tmp_path / "metrics.jsonl"))] == [1, 2]
 

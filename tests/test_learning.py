@@ -13,6 +13,7 @@ from conftest import run_launcher
 
 
 @pytest.mark.slow(seconds=90)
+@pytest.mark.optimized
 def test_tic_tac_toe_flagfile_learns_minimax_play(tmp_path):
   run_launcher("selfplay.py", "--flagfile=launch/configs/tic_tac_toe.flags",
                f"--workdir={tmp_path}", "--progress=false", "--nosummary", devices=1, timeout=900)

@@ -188,6 +188,7 @@ def test_launcher_bad_flag_is_one_sentence(tmp_path):
 
 
 @pytest.mark.slow(seconds=120)
+@pytest.mark.optimized
 def test_cartpole_flagfile_learns_far_above_random(tmp_path):
   """The shipped recipe at a third of its SGD steps: 200 iterations (25,600
   env steps) of 4 SGD steps. A random policy balances for about 22 steps;
@@ -207,6 +208,7 @@ def test_cartpole_flagfile_learns_far_above_random(tmp_path):
 
 
 @pytest.mark.slow(seconds=120)
+@pytest.mark.optimized
 def test_tic_tac_toe_model_of_both_players_beats_random(tmp_path):
   """Two players in one learned model (mover's-side values, discount -1): the
   first 200 iterations of the shipped recipe beat a random player, which an

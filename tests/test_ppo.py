@@ -278,6 +278,7 @@ def test_launcher_bad_flags_are_one_sentence(tmp_path):
 
 
 @pytest.mark.slow(seconds=25)
+@pytest.mark.optimized
 def test_cartpole_reaches_450_within_300k_steps(tmp_path):
   # Two seeds in one program: both must get there.
   proc = run_launcher("ppo.py", "--flagfile=launch/configs/cartpole.flags",
@@ -299,6 +300,7 @@ def test_cartpole_reaches_450_within_300k_steps(tmp_path):
 
 
 @pytest.mark.slow(seconds=25)
+@pytest.mark.optimized
 def test_selfplay_ppo_on_tic_tac_toe_beats_random_and_loads_as_an_agent(tmp_path):
   import agents
   from agents import baselines

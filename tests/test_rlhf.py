@@ -331,6 +331,7 @@ def _learn(tmp_path, **overrides):
 
 
 @pytest.mark.slow(seconds=35)
+@pytest.mark.optimized
 def test_learns_cartpole_from_preferences_alone(tmp_path):
   # A random policy lasts about 20 steps; PPO on the true reward is at about
   # 400 at 100k steps with this recipe (this run: 497).
@@ -338,6 +339,7 @@ def test_learns_cartpole_from_preferences_alone(tmp_path):
 
 
 @pytest.mark.slow(seconds=20)
+@pytest.mark.optimized
 def test_a_rater_with_10_percent_mistakes_still_teaches_cartpole(tmp_path):
   assert _learn(tmp_path, rater_mistake_rate=0.1, seed=1) > 200     # this run: 422
 
