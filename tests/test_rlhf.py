@@ -305,6 +305,22 @@ def test_resume_is_exact_with_the_labels(tmp_path):
   assert agent.name == "rlhf@6" and agent.env_id == "CartPole-v1"
 
 
+@pytest.mark.slow(seconds=20)
+def test_minatar_labels_are_stored_as_bool_and_exactly():
+  config = tiny(env_id="minatar-breakout", total_steps=4 * 32 * 3, clip_length=4,
+                total_labels=8)
+  trainer = rlhf.RLHF(config, one_device_mesh())
+  state, _ = trainer.step(trainer.init())        # update 0 chooses the first queries
+  asked = trainer.labels_before(1)
+  pending = jax.device_get(state.pending.observation)[:asked]
+  assert asked > 0 and pending.dtype == np.float32 and set(np.unique(pending)) <= {0.0, 1.0}
+  state, _ = trainer.step(state)                 # update 1 files them as labels
+  labels = jax.device_get(state.labels.observation)
+  assert labels.dtype == np.bool_ and int(state.label_count) == asked
+  np.testing.assert_array_equal(labels[:asked].astype(np.float32), pending)
+  assert rlhf.label_observation_dtype("CartPole-v1") == jnp.float32
+
+
 @pytest.mark.slow(seconds=30)
 def test_four_devices_match_one_device():
   config = tiny(total_steps=4 * 32 * 3)
