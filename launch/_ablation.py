@@ -12,6 +12,7 @@ whose result exists is skipped when the sweep runs again.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import datetime
 import itertools
@@ -143,24 +144,30 @@ def check_units(units: Sequence[Unit], protocol: "Protocol") -> None:
   """Before anything trains: every grid point's command passes its launcher's
   own validation (`--check_only`: unknown flags, ranges, cross-field rules),
   and the scoring opponent can be built for the game. ValueError (one
-  sentence naming the point and the flag) otherwise."""
+  sentence naming the first failing point in grid order and the flag)
+  otherwise. The checks run side by side, one per core: each is a fresh
+  process that spends seconds importing and nothing computing."""
   from agents import specs
   import envs
-  env_ids = set()
-  checked = set()
+  points = {}
   for unit in units:
-    if unit.point in checked:
-      continue
-    checked.add(unit.point)
-    proc = subprocess.run([*unit.command, "--check_only"], capture_output=True, text=True,
+    points.setdefault(unit.point, unit)
+
+  def check(unit):
+    return subprocess.run([*unit.command, "--check_only"], capture_output=True, text=True,
                           cwd=ROOT, timeout=600)
+
+  with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+    procs = dict(zip(points, pool.map(check, points.values())))
+  env_ids = set()
+  for point, proc in procs.items():
     lines = [line.strip() for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
     if proc.returncode != 0:
       reason = next((line for line in reversed(lines)
                      if line.startswith("error: ") or "Flags parsing error" in line),
                     lines[-1] if lines else f"exit {proc.returncode}")
       reason = reason.split("error: ", 1)[-1].strip()
-      raise ValueError(f"grid point {point_label(unit.point)} would fail: {reason}")
+      raise ValueError(f"grid point {point_label(point)} would fail: {reason}")
     env_ids.update(line[4:] for line in lines if line.startswith("ok: "))
   spec = specs.parse(protocol.opponent)
   if not specs.is_jax(spec):

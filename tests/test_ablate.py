@@ -35,17 +35,18 @@ def _summary_rows(path):
 @pytest.mark.slow(seconds=95)
 def test_ppo_grid_summary_matches_the_runs_and_resumes(tmp_path):
   out, root = tmp_path / "out", tmp_path / "runs"
+  # Two grid points on two axes (the second with one value; the product of
+  # two multi-valued axes is test_grid_is_the_product_of_its_axes).
   args = ["--flagfile=launch/configs/cartpole.flags", "--grid=learning_rate=2.5e-4,1e-3",
-          "--grid=num_epochs=1,2", "--seeds=2", "--name=tiny", f"--out={out}",
+          "--grid=num_epochs=2", "--seeds=2", "--name=tiny", f"--out={out}",
           f"--workdir_root={root}", "--total_steps=2048", "--log_every=1", "--eval_every=0",
           "--score_episodes=4", "--noprogress"]
   proc = run_launcher("ablate.py", *args, timeout=900)
-  assert "4 runs (4 grid points; 2 seeds each, side by side" in proc.stdout
+  assert "2 runs (2 grid points; 2 seeds each, side by side" in proc.stdout
   assert "launch/ppo.py" in proc.stdout
 
   rows = _summary_rows(out / "tiny" / "summary.md")
-  assert set(rows) == {f"learning_rate={lr} num_epochs={e}"
-                       for lr in ("2.5e-4", "1e-3") for e in (1, 2)}
+  assert set(rows) == {f"learning_rate={lr} num_epochs=2" for lr in ("2.5e-4", "1e-3")}
   for label, (mean, ci, per_seed) in rows.items():
     lr, epochs = (kv.split("=")[1] for kv in label.split())
     slug = f"learning_rate-{lr}_num_epochs-{epochs}"
@@ -77,9 +78,38 @@ def test_ppo_grid_summary_matches_the_runs_and_resumes(tmp_path):
   mtimes = {p: p.stat().st_mtime for p in root.glob("tiny/*/metrics.jsonl")}
   (out / "tiny" / "runs" / "learning_rate-1e-3_num_epochs-2.json").unlink()
   proc = run_launcher("ablate.py", *args, timeout=600)
-  assert "3 of 4 runs already done" in proc.stdout
+  assert "1 of 2 runs already done" in proc.stdout
   assert sum(p.stat().st_mtime != m for p, m in mtimes.items()) <= 1
   assert (out / "tiny" / "runs" / "learning_rate-1e-3_num_epochs-2.json").exists()
+
+
+def test_grid_is_the_product_of_its_axes():
+  axes = ablation.parse_grid(["learning_rate=2.5e-4,1e-3", "--num_epochs=1,2"])
+  assert axes == [("learning_rate", ["2.5e-4", "1e-3"]), ("num_epochs", ["1", "2"])]
+  units = ablation.plan("ppo", "launch/configs/cartpole.flags", axes, num_seeds=2,
+                        base_seed=3, extra_args=["--total_steps=2048"], workdir_root="/runs")
+  assert [u.point for u in units] == [
+      (("learning_rate", lr), ("num_epochs", e)) for lr in ("2.5e-4", "1e-3") for e in "12"]
+  assert [u.name for u in units] == ["learning_rate-2.5e-4_num_epochs-1",
+                                     "learning_rate-2.5e-4_num_epochs-2",
+                                     "learning_rate-1e-3_num_epochs-1",
+                                     "learning_rate-1e-3_num_epochs-2"]
+  for unit in units:   # PPO: both seeds side by side in one program
+    assert unit.seeds == (3, 4) and unit.vmapped
+    assert unit.workdir == os.path.join("/runs", unit.name)
+    flags = unit.command[2:]
+    assert flags.index("--total_steps=2048") < flags.index(f"--num_epochs={unit.point[1][1]}")
+    assert {f"--learning_rate={unit.point[0][1]}", "--seed=3", "--num_seeds=2",
+            f"--workdir={unit.workdir}"} <= set(flags)
+  # AlphaZero: one process per seed.
+  units = ablation.plan("selfplay", "launch/configs/tic_tac_toe.flags",
+                        ablation.parse_grid(["search=gumbel,puct"]), num_seeds=2, base_seed=0,
+                        extra_args=[], workdir_root="/r")
+  assert [(u.name, u.seeds) for u in units] == [
+      ("search-gumbel_seed0", (0,)), ("search-gumbel_seed1", (1,)),
+      ("search-puct_seed0", (0,)), ("search-puct_seed1", (1,))]
+  assert not any(u.vmapped or any(c.startswith("--num_seeds") for c in u.command)
+                 for u in units)
 
 
 @pytest.mark.parametrize("args,message", [
