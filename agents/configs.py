@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from zerogo.config import field
-from zerogo.networks import MUZERO_TORSOS, PPO_TORSOS, TORSOS  # flax, jax: no device work
+from zerogo.torsos import MUZERO_TORSOS, PPO_TORSOS, TORSOS
 
 ACTIVATIONS = ("tanh", "relu")
 # How PPO cuts a rollout [num_steps, num_envs] into minibatches: "steps", a

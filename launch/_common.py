@@ -131,7 +131,7 @@ def define_training_flags(config_class, *, unit: str, run_defaults: dict | None 
                           run_exclude=(), run_renames: dict | None = None) -> None:
   """The calling launcher's flags: its config's, the host loop's
   (`zerogo.loop.RunOptions`), --summary and the multi-process flags."""
-  from zerogo.loop import RunOptions
+  from zerogo.config import RunOptions
   module = _module_of_caller(1)
   define_config_flags(config_class, module=module, unit=unit)
   define_config_flags(RunOptions, defaults=run_defaults, exclude=run_exclude,

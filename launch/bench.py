@@ -81,7 +81,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import app, flags  # noqa: E402
 
 from launch import _common  # noqa: E402
-from zerogo.networks import PPO_TORSOS  # noqa: E402
+from zerogo.torsos import PPO_TORSOS  # noqa: E402
 
 MAX_INT = 2**31 - 1  # absl names the flag of a value out of range; more overflows int32
 

@@ -144,7 +144,8 @@ def _xla_optimizations(request, monkeypatch):
   before = jax.config.read("jax_disable_most_optimizations")
   monkeypatch.setenv("JAX_DISABLE_MOST_OPTIMIZATIONS", "0")
   # XLA reads XLA_FLAGS once per process: only the launchers drop it.
-  monkeypatch.setenv("XLA_FLAGS", os.environ["XLA_FLAGS"].replace(FAST_COMPILE_XLA_FLAG, "").strip())
+  monkeypatch.setenv("XLA_FLAGS",
+                     os.environ["XLA_FLAGS"].replace(FAST_COMPILE_XLA_FLAG, "").strip())
   jax.config.update("jax_disable_most_optimizations", False)
   try:
     yield

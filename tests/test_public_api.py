@@ -29,3 +29,25 @@ def test_layers_only_point_down():
         if pattern.search(open(path).read()):
           offenders.append(f"{package}/{name}")
   assert not offenders, offenders
+
+
+def test_launchers_refuse_a_bad_flag_before_loading_jax():
+  """Flag definitions are plain Python (configs, RunOptions, torso names;
+  `zerogo` imports lazily): every training launcher and bench.py define
+  their flags and refuse an unknown one without importing JAX."""
+  import subprocess
+  import sys
+  from conftest import ROOT
+  probe = ("import runpy, sys\n"
+           "sys.argv = [sys.argv[1], '--no_such_flag']\n"
+           "try:\n"
+           "  runpy.run_path(sys.argv[0], run_name='__main__')\n"
+           "except SystemExit as e:\n"
+           "  loaded = sorted(m for m in ('jax', 'flax', 'pgx', 'orbax') if m in sys.modules)\n"
+           "  print(e.code, loaded)\n")
+  for script in ("selfplay.py", "ppo.py", "muzero.py", "rlhf.py", "offline.py", "pretrain.py",
+                 "bench.py"):
+    proc = subprocess.run([sys.executable, "-c", probe, f"launch/{script}"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "2 []", (script, proc.stdout, proc.stderr[-2000:])
+    assert "no_such_flag" in proc.stderr and "Traceback" not in proc.stderr

@@ -82,3 +82,32 @@ def from_dict(config_class, values: dict) -> Any:
   ignored, missing ones take their defaults (fields added later)."""
   names = {f.name for f in dataclasses.fields(config_class)}
   return config_class(**{k: v for k, v in values.items() if k in names})
+
+
+# ---------------------------------------------------------------------------
+# How a run is driven: the host loop's options (zerogo.loop.run), here so
+# that launchers define their flags from it without loading JAX.
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+  """How a run is driven (not what it learns). Intervals count updates
+  (AlphaZero: iterations)."""
+  workdir: str = field("", "Directory for checkpoints, metrics and flags.txt; an existing "
+                       "one is resumed.")
+  checkpoint_every: int = field(10, "Save every this many {unit}s (and at the end).",
+                                minimum=1)
+  max_checkpoints: int = field(3, "Checkpoints kept in <workdir>/checkpoints.", minimum=1)
+  log_every: int = field(1, "Write metrics every this many {unit}s.", minimum=1)
+  eval_every: int = field(10, "Evaluate every this many {unit}s (0: never).", minimum=0)
+  eval_games: int = field(64, "Games per opponent (or one-player episodes) in each "
+                          "evaluation.", minimum=1)
+  eval_uct_simulations: int = field(100, "Simulations of the random-rollout UCT opponent "
+                                    "in evaluations (0: random opponent only).", minimum=0)
+  progress: bool = field(True, "Show a progress bar with ETA.")
+  stop_at: int | None = field(None, "Save and stop after this {unit} (for time-sliced "
+                              "jobs); run again to continue.", minimum=1)
+  time_budget_s: float | None = field(
+      None, "Save and stop at the first {unit} boundary after this many seconds of "
+      "training (compilation included, evaluation not; summed over restarts): "
+      "fixed-wall-clock comparisons, e.g. launch/ablate.py.", above=0)
+  flags_text: str = ""                # resolved flags: <workdir>/flags.txt, checkpoints

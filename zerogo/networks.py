@@ -13,6 +13,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from zerogo.torsos import GRID_TORSOS, MUZERO_TORSOS, PPO_TORSOS, TORSOS  # noqa: F401 (public names)
+
 
 class ResidualBlock(nn.Module):
   """Two 3x3 convs with a skip. global_pool (KataGo): between them, the
@@ -42,7 +44,6 @@ class ResidualBlock(nn.Module):
 # training set that way (MSE 1.01 vs 0.51).
 HEAD_NORM_AXES = (-3, -2, -1)
 
-TORSOS = ("conv", "mlp", "patch_mlp")
 PATCH = 4  # patch_mlp: side of the board patches (a connect-four line fits in one)
 
 
@@ -145,8 +146,6 @@ def init_params(network: AlphaZeroNet, observation_shape, key: jax.Array):
 # ---------------------------------------------------------------------------
 # PPO actor-critic networks.
 
-PPO_TORSOS = ("auto", "mlp", "cnn", "column")
-GRID_TORSOS = ("cnn", "column")  # PPO torsos that need H x W x C observations
 
 
 def _dense(features: int, scale: float, dtype) -> nn.Dense:
@@ -291,7 +290,6 @@ def resolve_ppo_torso(torso: str, observation_shape) -> str:
 # ---------------------------------------------------------------------------
 # MuZero: representation, dynamics and prediction over a vector latent.
 
-MUZERO_TORSOS = ("mlp", "conv")
 
 
 def normalise_latent(latent: jax.Array) -> jax.Array:
