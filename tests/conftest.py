@@ -37,10 +37,10 @@ os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 # compile than the older loop emitter, and those tests compile far more than
 # they run: test_alphazero.py + test_envs.py 214 s -> 160 s, a MuZero
 # 4-device test 21 s -> 17 s (fresh compilation caches, 2-core VM,
-# 2026-12-07). Code compiled without them runs about 8% slower, so the
-# `optimized` launchers go without this flag (the fixture below). A code
-# generator choice, like the optimisation level: no comparison a test makes
-# mixes the two.
+# 2026-12-07). Code compiled without them runs 7-12% slower (two learning
+# tests), so the `optimized` launchers go without this flag (the fixture
+# below). A code generator choice, like the optimisation level: no
+# comparison a test makes mixes the two.
 FAST_COMPILE_XLA_FLAG = "--xla_cpu_use_fusion_emitters=false"
 if "xla_cpu_use_fusion_emitters" not in os.environ.get("XLA_FLAGS", ""):
   os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {FAST_COMPILE_XLA_FLAG}".strip()
