@@ -32,7 +32,7 @@ def _summary_rows(path):
   return rows
 
 
-@pytest.mark.slow(seconds=95)
+@pytest.mark.slow(seconds=50)
 def test_ppo_grid_summary_matches_the_runs_and_resumes(tmp_path):
   out, root = tmp_path / "out", tmp_path / "runs"
   # Two grid points on two axes (the second with one value; the product of

@@ -77,7 +77,7 @@ def _iterations(workdir):
 POD_ITERATIONS = 16
 
 
-@pytest.mark.slow(seconds=90)
+@pytest.mark.slow(seconds=60)
 def test_alphazero_two_processes_sigterm_restart_and_resume_on_one_device(tmp_path):
   """2 x 2 devices = 1 x 4 devices; SIGTERM to both processes saves and
   exits 0; the same command finishes the run exactly; the pod's checkpoint
