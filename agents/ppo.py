@@ -37,6 +37,7 @@ from envs import minatar, symmetry
 from envs.wrappers import tree_select
 from zerogo import checkpoint, config as config_lib, learner, networks, sharding, targets
 from zerogo import trainer as trainer_lib
+from zerogo.torsos import GRID_TORSOS
 from zerogo.agent import Agent
 
 def make_env(config: PPOConfig):
@@ -50,7 +51,7 @@ def validate_network(config, env) -> None:
   --mirror_symmetry) of a PPO network config on `env`: PPOConfig or any
   config with its network fields (OfflineConfig)."""
   torso = networks.resolve_ppo_torso(config.torso, env.observation_shape)
-  if torso in networks.GRID_TORSOS and len(env.observation_shape) != 3:
+  if torso in GRID_TORSOS and len(env.observation_shape) != 3:
     raise ValueError(f"--torso={torso} needs grid observations; {config.env_id} has shape "
                      f"{env.observation_shape} (use --torso=mlp)")
   if config.shared_torso and torso == "cnn":

@@ -19,7 +19,7 @@ import jax
 import numpy as np
 
 from zerogo import checkpoint, metrics as metrics_lib, preemption, sharding
-from zerogo.config import RunOptions  # noqa: F401 (public name: loop.RunOptions)
+from zerogo.config import RunOptions  # also the public name loop.RunOptions
 
 
 class NonFiniteLoss(ValueError):

@@ -13,8 +13,6 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from zerogo.torsos import GRID_TORSOS, MUZERO_TORSOS, PPO_TORSOS, TORSOS  # noqa: F401 (public names)
-
 
 class ResidualBlock(nn.Module):
   """Two 3x3 convs with a skip. global_pool (KataGo): between them, the
